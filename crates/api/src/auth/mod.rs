@@ -1,0 +1,9 @@
+//! Authentication: access tokens (JWT), passwords (argon2id), and the `Principal`
+//! extractor every protected handler takes.
+
+pub mod jwt;
+pub mod password;
+pub mod principal;
+
+pub use jwt::{AccessClaims, Keys};
+pub use principal::Principal;

@@ -1,0 +1,376 @@
+//! Configuration: `UNIONHALL_*` environment variables over an optional TOML file
+//! (`UNIONHALL_CONFIG`, default `./unionhall.toml` when present) over defaults.
+//! A bad value stops start-up with one line naming the setting.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Every setting. Field names are the TOML keys; upper-cased with the `UNIONHALL_`
+/// prefix they are the environment variables.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: String,
+    /// Directory for the embedded database and the generated JWT secret.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: a SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+    /// Apply pending migrations when `serve` starts.
+    pub migrate_on_start: bool,
+    /// Maximum pooled database connections.
+    pub db_max_connections: u32,
+    /// Connections kept open when idle.
+    pub db_min_connections: u32,
+    /// Seconds to wait for a pooled connection before answering 503.
+    pub db_acquire_timeout_secs: u64,
+    /// HMAC secret for access tokens (≥ 32 bytes). Required with PostgreSQL; generated
+    /// and kept in `data_dir` otherwise.
+    pub jwt_secret: Option<String>,
+    /// Earlier secrets still accepted for verification during a rotation, comma-separated.
+    pub jwt_previous_secrets: String,
+    /// `iss` of issued tokens, enforced on verification.
+    pub jwt_issuer: String,
+    /// `aud` of issued tokens, enforced on verification.
+    pub jwt_audience: String,
+    /// Access token lifetime in seconds.
+    pub access_token_ttl_secs: u64,
+    /// Refresh token lifetime in seconds.
+    pub refresh_token_ttl_secs: u64,
+    /// Largest accepted request body in bytes (413 beyond).
+    pub body_limit_bytes: usize,
+    /// Page size when `limit` is absent.
+    pub default_page_size: u64,
+    /// Largest `limit` accepted (422 beyond).
+    pub max_page_size: u64,
+    /// Failed logins per account per window before 429.
+    pub login_max_failures_per_account: u32,
+    /// Failed logins per client address per window before 429.
+    pub login_max_failures_per_ip: u32,
+    /// The login throttling window in seconds.
+    pub login_window_secs: u64,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Origins allowed by CORS, comma-separated; empty allows none.
+    pub cors_origins: String,
+    /// Seconds a request may take before it is answered 503.
+    pub request_timeout_secs: u64,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    pub shutdown_timeout_secs: u64,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+    /// Name of the root organisation created on an empty database.
+    pub root_org_name: String,
+    /// Code of the root organisation created on an empty database.
+    pub root_org_code: String,
+    /// Region code of the root organisation.
+    pub root_org_region_code: String,
+    /// Username of the first federation admin.
+    pub admin_username: String,
+    /// Password of the first federation admin; generated and printed once when unset.
+    pub admin_password: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            migrate_on_start: true,
+            db_max_connections: 16,
+            db_min_connections: 1,
+            db_acquire_timeout_secs: 5,
+            jwt_secret: None,
+            jwt_previous_secrets: String::new(),
+            jwt_issuer: "unionhall".into(),
+            jwt_audience: "unionhall-api".into(),
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            body_limit_bytes: 1024 * 1024,
+            default_page_size: 50,
+            max_page_size: 200,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_ip: 20,
+            login_window_secs: 15 * 60,
+            trust_forwarded_for: false,
+            cors_origins: String::new(),
+            request_timeout_secs: 30,
+            shutdown_timeout_secs: 30,
+            workers: 0,
+            log_format: "text".into(),
+            root_org_name: "江西省总工会".into(),
+            root_org_code: "jxftu".into(),
+            root_org_region_code: "360000".into(),
+            admin_username: "admin".into(),
+            admin_password: None,
+        }
+    }
+}
+
+/// A setting that can't be used, named so the operator can fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {setting}: {reason}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub reason: String,
+}
+
+fn bad(setting: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: setting.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// The storage engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Config {
+    /// Loads defaults, then the TOML file, then the environment, and checks the result.
+    pub fn load() -> Result<Config, ConfigError> {
+        let file = std::env::var("UNIONHALL_CONFIG").unwrap_or_else(|_| "unionhall.toml".into());
+        // Every value from the environment is taken as a string: a numeric-looking
+        // secret must not become a number. Typed fields parse their strings below.
+        let figment = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(&file))
+            .merge(Env::prefixed("UNIONHALL_").ignore(&["CONFIG", "TEST_POSTGRES_URL", "PII_KEY"]));
+        let config: Config = figment.extract().map_err(|e| {
+            let setting = e.path.last().map_or_else(
+                || "(file)".to_owned(),
+                |k| format!("UNIONHALL_{}", k.to_uppercase()),
+            );
+            bad(&setting, e.kind.to_string())
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but can't work.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.bind.parse::<std::net::SocketAddr>().map_err(|e| {
+            bad(
+                "UNIONHALL_BIND",
+                format!("`{}` is not host:port ({e})", self.bind),
+            )
+        })?;
+        let url = self.database_url();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(bad(
+                "UNIONHALL_DATABASE_URL",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+        if let Some(secret) = &self.jwt_secret {
+            if secret.len() < 32 {
+                return Err(bad("UNIONHALL_JWT_SECRET", "must be at least 32 bytes"));
+            }
+        } else if self.backend() == Backend::Postgres {
+            return Err(bad(
+                "UNIONHALL_JWT_SECRET",
+                "required with PostgreSQL: every node must sign with the same secret",
+            ));
+        }
+        if self.previous_jwt_secrets().iter().any(|s| s.len() < 32) {
+            return Err(bad(
+                "UNIONHALL_JWT_PREVIOUS_SECRETS",
+                "each secret must be at least 32 bytes",
+            ));
+        }
+        if self.jwt_issuer.is_empty() {
+            return Err(bad("UNIONHALL_JWT_ISSUER", "must not be empty"));
+        }
+        if self.jwt_audience.is_empty() {
+            return Err(bad("UNIONHALL_JWT_AUDIENCE", "must not be empty"));
+        }
+        let positive: [(&str, u64); 7] = [
+            (
+                "UNIONHALL_ACCESS_TOKEN_TTL_SECS",
+                self.access_token_ttl_secs,
+            ),
+            (
+                "UNIONHALL_REFRESH_TOKEN_TTL_SECS",
+                self.refresh_token_ttl_secs,
+            ),
+            ("UNIONHALL_DEFAULT_PAGE_SIZE", self.default_page_size),
+            ("UNIONHALL_MAX_PAGE_SIZE", self.max_page_size),
+            ("UNIONHALL_LOGIN_WINDOW_SECS", self.login_window_secs),
+            ("UNIONHALL_REQUEST_TIMEOUT_SECS", self.request_timeout_secs),
+            (
+                "UNIONHALL_DB_ACQUIRE_TIMEOUT_SECS",
+                self.db_acquire_timeout_secs,
+            ),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(bad(name, "must be greater than 0"));
+        }
+        if self.default_page_size > self.max_page_size {
+            return Err(bad(
+                "UNIONHALL_DEFAULT_PAGE_SIZE",
+                "must not exceed UNIONHALL_MAX_PAGE_SIZE",
+            ));
+        }
+        if self.body_limit_bytes < 1024 {
+            return Err(bad("UNIONHALL_BODY_LIMIT_BYTES", "must be at least 1024"));
+        }
+        if self.db_max_connections == 0 || self.db_min_connections > self.db_max_connections {
+            return Err(bad(
+                "UNIONHALL_DB_MAX_CONNECTIONS",
+                "must be ≥ 1 and ≥ UNIONHALL_DB_MIN_CONNECTIONS",
+            ));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(bad("UNIONHALL_LOG_FORMAT", "must be `text` or `json`"));
+        }
+        if let Some(origin) = self
+            .cors_origin_list()
+            .into_iter()
+            .find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
+        {
+            return Err(bad(
+                "UNIONHALL_CORS_ORIGINS",
+                format!("`{origin}` is not an http(s) origin"),
+            ));
+        }
+        unionhall_domain::orgs::check_region_code(&self.root_org_region_code)
+            .map_err(|e| bad("UNIONHALL_ROOT_ORG_REGION_CODE", e.to_string()))?;
+        unionhall_domain::users::check_username(&self.admin_username)
+            .map_err(|e| bad("UNIONHALL_ADMIN_USERNAME", e.to_string()))?;
+        if let Some(password) = &self.admin_password {
+            unionhall_domain::users::check_password(password)
+                .map_err(|e| bad("UNIONHALL_ADMIN_PASSWORD", e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// The database URL in force.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("unionhall.db").display()
+            )
+        })
+    }
+
+    /// Which engine the URL selects.
+    pub fn backend(&self) -> Backend {
+        if self.database_url().starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
+
+    /// Verification-only secrets.
+    pub fn previous_jwt_secrets(&self) -> Vec<String> {
+        split_list(&self.jwt_previous_secrets)
+    }
+
+    /// CORS origins.
+    pub fn cors_origin_list(&self) -> Vec<String> {
+        split_list(&self.cors_origins)
+    }
+
+    /// The database pool settings.
+    pub fn pool(&self) -> unionhall_persistence::db::PoolSettings {
+        unionhall_persistence::db::PoolSettings {
+            max_connections: self.db_max_connections,
+            min_connections: self.db_min_connections,
+            acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs),
+        }
+    }
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().check().unwrap();
+    }
+
+    #[test]
+    fn postgres_needs_a_secret() {
+        let config = Config {
+            database_url: Some("postgres://x@localhost/db".into()),
+            ..Config::default()
+        };
+        let err = config.check().unwrap_err();
+        assert_eq!(err.setting, "UNIONHALL_JWT_SECRET");
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        let config = Config {
+            bind: "nowhere".into(),
+            ..Config::default()
+        };
+        assert_eq!(config.check().unwrap_err().setting, "UNIONHALL_BIND");
+        let config = Config {
+            max_page_size: 10,
+            ..Config::default()
+        };
+        assert_eq!(
+            config.check().unwrap_err().setting,
+            "UNIONHALL_DEFAULT_PAGE_SIZE"
+        );
+        let config = Config {
+            jwt_secret: Some("short".into()),
+            ..Config::default()
+        };
+        assert_eq!(config.check().unwrap_err().setting, "UNIONHALL_JWT_SECRET");
+    }
+
+    #[test]
+    fn environment_strings_stay_strings() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(
+                "UNIONHALL_JWT_SECRET",
+                "12345678901234567890123456789012345",
+            );
+            jail.set_env("UNIONHALL_BODY_LIMIT_BYTES", "4096");
+            jail.set_env("UNIONHALL_ADMIN_PASSWORD", "1234567890123");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.jwt_secret.as_deref(),
+                Some("12345678901234567890123456789012345")
+            );
+            assert_eq!(config.admin_password.as_deref(), Some("1234567890123"));
+            assert_eq!(config.body_limit_bytes, 4096);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unparseable_number_names_the_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("UNIONHALL_MAX_PAGE_SIZE", "lots");
+            let err = Config::load().unwrap_err();
+            assert_eq!(err.setting, "UNIONHALL_MAX_PAGE_SIZE");
+            Ok(())
+        });
+    }
+}

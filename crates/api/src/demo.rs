@@ -1,0 +1,245 @@
+//! The demo data set: the Jiangxi federation's eleven city federations (with their real
+//! GB/T 2260 codes), some county federations, grassroots and industry unions, the new
+//! gig-economy federations, and a few staff accounts. Loading twice changes nothing.
+
+use crate::auth::password;
+use crate::server::StartError;
+use std::fmt;
+use unionhall_domain::orgs::{DEFAULT_TIME_ZONE, Org, OrgKind};
+use unionhall_domain::roles::Role;
+use unionhall_domain::users::RoleBinding;
+use unionhall_persistence::orgs::{self, NewOrg};
+use unionhall_persistence::users::{self, NewUser};
+use unionhall_persistence::{Db, StoreError};
+
+/// The prefecture-level cities of Jiangxi: code suffix, name, region code.
+const CITIES: [(&str, &str, &str); 11] = [
+    ("nc", "南昌市总工会", "360100"),
+    ("jdz", "景德镇市总工会", "360200"),
+    ("px", "萍乡市总工会", "360300"),
+    ("jj", "九江市总工会", "360400"),
+    ("xy", "新余市总工会", "360500"),
+    ("yt", "鹰潭市总工会", "360600"),
+    ("gz", "赣州市总工会", "360700"),
+    ("ja", "吉安市总工会", "360800"),
+    ("yc", "宜春市总工会", "360900"),
+    ("fz", "抚州市总工会", "361000"),
+    ("sr", "上饶市总工会", "361100"),
+];
+
+/// Below a city: (parent code, code, name, kind, region code).
+const BELOW: [(&str, &str, &str, OrgKind, Option<&str>); 12] = [
+    (
+        "ja",
+        "ja-qingyuan",
+        "吉安市青原区总工会",
+        OrgKind::CountyFederation,
+        Some("360803"),
+    ),
+    (
+        "ja",
+        "ja-jizhou",
+        "吉安市吉州区总工会",
+        OrgKind::CountyFederation,
+        Some("360802"),
+    ),
+    (
+        "ja",
+        "ja-gig",
+        "吉安市新就业形态劳动者工会联合会",
+        OrgKind::GigFederation,
+        Some("360800"),
+    ),
+    (
+        "ja-gig",
+        "ja-meituan-riders",
+        "吉安市美团骑手工会",
+        OrgKind::GrassrootsUnion,
+        Some("360800"),
+    ),
+    (
+        "nc",
+        "nc-donghu",
+        "南昌市东湖区总工会",
+        OrgKind::CountyFederation,
+        Some("360102"),
+    ),
+    (
+        "nc",
+        "nc-gig",
+        "南昌市新就业形态劳动者工会联合会",
+        OrgKind::GigFederation,
+        Some("360100"),
+    ),
+    (
+        "nc-donghu",
+        "nc-donghu-express",
+        "东湖区快递行业工会",
+        OrgKind::GrassrootsUnion,
+        Some("360102"),
+    ),
+    (
+        "jj",
+        "jj-xunyang",
+        "九江市浔阳区总工会",
+        OrgKind::CountyFederation,
+        Some("360403"),
+    ),
+    (
+        "jj-xunyang",
+        "jj-palace",
+        "九江市职工文化宫工会",
+        OrgKind::GrassrootsUnion,
+        Some("360403"),
+    ),
+    (
+        "gz",
+        "gz-zhanggong",
+        "赣州市章贡区总工会",
+        OrgKind::CountyFederation,
+        Some("360702"),
+    ),
+    (
+        "gz",
+        "gz-rare-earth",
+        "赣州市稀土行业工会",
+        OrgKind::IndustryUnion,
+        Some("360700"),
+    ),
+    (
+        "sr",
+        "sr-xinzhou",
+        "上饶市信州区总工会",
+        OrgKind::CountyFederation,
+        Some("361102"),
+    ),
+];
+
+/// Staff accounts: username, display name, org code suffix, role.
+const STAFF: [(&str, &str, &str, Role); 3] = [
+    ("ja-admin", "吉安市总工会管理员", "ja", Role::UnionAdmin),
+    ("nc-admin", "南昌市总工会管理员", "nc", Role::UnionAdmin),
+    (
+        "jj-palace-staff",
+        "九江市职工文化宫工作人员",
+        "jj-palace",
+        Role::PalaceStaff,
+    ),
+];
+
+/// The password every demo account gets (demo data is never for production).
+pub const DEMO_PASSWORD: &str = "demo-password-2026";
+
+/// What loading did.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub orgs_created: usize,
+    pub users_created: usize,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "demo: {} organisations and {} staff accounts created (staff password: {DEMO_PASSWORD})",
+            self.orgs_created, self.users_created
+        )
+    }
+}
+
+/// Finds or creates an organisation by code.
+async fn ensure_org(
+    db: &Db,
+    report: &mut Report,
+    parent: &Org,
+    code: &str,
+    name: &str,
+    kind: OrgKind,
+    region: Option<&str>,
+) -> Result<Org, StartError> {
+    if let Some(existing) = orgs::find_by_code_unscoped(db, code).await? {
+        return Ok(existing);
+    }
+    let new = NewOrg {
+        name: name.to_owned(),
+        code: code.to_owned(),
+        kind,
+        region_code: region.map(str::to_owned),
+        time_zone: DEFAULT_TIME_ZONE.to_owned(),
+    };
+    report.orgs_created += 1;
+    Ok(orgs::insert(db, Some(parent), new).await?)
+}
+
+/// Loads the data set under the existing root organisation.
+pub async fn load(db: &Db) -> Result<Report, StartError> {
+    let mut report = Report::default();
+    let root = orgs::find_root(db)
+        .await?
+        .ok_or("no root organisation: start the service once first")?;
+    for (code, name, region) in CITIES {
+        ensure_org(
+            db,
+            &mut report,
+            &root,
+            code,
+            name,
+            OrgKind::CityFederation,
+            Some(region),
+        )
+        .await?;
+    }
+    for (parent_code, code, name, kind, region) in BELOW {
+        let parent = orgs::find_by_code_unscoped(db, parent_code)
+            .await?
+            .ok_or_else(|| format!("demo data: parent {parent_code} missing"))?;
+        ensure_org(db, &mut report, &parent, code, name, kind, region).await?;
+    }
+    let hash = password::hash(DEMO_PASSWORD.to_owned())
+        .await
+        .map_err(|e| e.to_string())?;
+    for (username, display_name, org_code, role) in STAFF {
+        let org = orgs::find_by_code_unscoped(db, org_code)
+            .await?
+            .ok_or_else(|| format!("demo data: org {org_code} missing"))?;
+        let new = NewUser {
+            username: username.to_owned(),
+            password_hash: hash.clone(),
+            display_name: display_name.to_owned(),
+            org_id: org.id,
+            roles: vec![RoleBinding {
+                role,
+                org_id: org.id,
+            }],
+        };
+        match users::insert(db, new).await {
+            Ok(_) => report.users_created += 1,
+            Err(e @ StoreError::Conflict { .. }) if e.is_conflict_on("username") => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_demo_region_code_is_current() {
+        for (_, _, region) in CITIES {
+            assert!(
+                unionhall_domain::orgs::check_region_code(region).is_ok(),
+                "{region}"
+            );
+        }
+        for (_, _, _, _, region) in BELOW {
+            if let Some(region) = region {
+                assert!(
+                    unionhall_domain::orgs::check_region_code(region).is_ok(),
+                    "{region}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! `unionhall`: serve the API, migrate, print the spec, create admins, load demo data.
+
+use clap::{Parser, Subcommand};
+use std::net::TcpListener;
+use std::process::ExitCode;
+use unionhall_api::config::Config;
+use unionhall_api::server::{self, StartError};
+use unionhall_api::{bootstrap, demo, openapi};
+use unionhall_domain::roles::Role;
+
+#[derive(Parser)]
+#[command(
+    name = "unionhall",
+    version,
+    about = "UnionHall: the trade-union federation's service"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI spec, write it to a file, or check a file is current.
+    Openapi {
+        /// Write the spec here instead of printing it.
+        #[arg(long, conflicts_with = "check")]
+        output: Option<std::path::PathBuf>,
+        /// Exit non-zero if this file differs from the spec the code generates.
+        #[arg(long)]
+        check: Option<std::path::PathBuf>,
+    },
+    /// Manage admin accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Load the demo data set (the Jiangxi federation's cities, counties and unions).
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin bound to an organisation. The password comes from
+    /// UNIONHALL_ADMIN_PASSWORD, or is read from standard input.
+    Create {
+        /// The organisation's code.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        username: String,
+        /// `federation_admin` or `union_admin`.
+        #[arg(long, default_value = "federation_admin")]
+        role: String,
+    },
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("UNIONHALL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi { output, check }) = &cli.command {
+        return spec_command(output.as_deref(), check.as_deref());
+    }
+    let config = match Config::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("can't start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => actix_web::rt::System::new().block_on(serve(config)),
+        Command::Migrate => runtime.block_on(migrate(config)),
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    org,
+                    username,
+                    role,
+                },
+        } => runtime.block_on(admin_create(config, org, username, role)),
+        Command::Demo => runtime.block_on(load_demo(config)),
+        Command::Openapi { .. } => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn spec_command(output: Option<&std::path::Path>, check: Option<&std::path::Path>) -> ExitCode {
+    let spec = openapi::spec_json();
+    if let Some(path) = check {
+        return match std::fs::read_to_string(path) {
+            Ok(committed) if committed == spec => ExitCode::SUCCESS,
+            Ok(_) => {
+                eprintln!(
+                    "{} is stale: regenerate it with `unionhall openapi --output {}`",
+                    path.display(),
+                    path.display()
+                );
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("can't read {}: {e}", path.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(path) = output {
+        if let Err(e) = std::fs::write(path, &spec) {
+            eprintln!("can't write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+        return ExitCode::SUCCESS;
+    }
+    print!("{spec}");
+    ExitCode::SUCCESS
+}
+
+async fn serve(config: Config) -> Result<(), StartError> {
+    let listener = TcpListener::bind(&config.bind).map_err(|e| {
+        format!(
+            "configuration: UNIONHALL_BIND: can't listen on {}: {e}",
+            config.bind
+        )
+    })?;
+    let state = server::prepare(config).await?;
+    tracing::info!(address = %listener.local_addr()?, "UnionHall is serving");
+    server::serve(state, listener)?.await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate(config: Config) -> Result<(), StartError> {
+    let db = server::open_database(&config).await?;
+    unionhall_persistence::migrate(&db).await?;
+    println!("migrations applied");
+    Ok(())
+}
+
+async fn admin_create(
+    config: Config,
+    org: String,
+    username: String,
+    role: String,
+) -> Result<(), StartError> {
+    let role: Role = role
+        .parse()
+        .map_err(|()| format!("--role: unknown role `{role}`"))?;
+    if !role.administers() {
+        return Err("--role: must be federation_admin or union_admin".into());
+    }
+    let password = match config.admin_password.clone() {
+        Some(p) => p,
+        None => {
+            eprint!("password for {username}: ");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let db = server::open_database(&config).await?;
+    unionhall_persistence::migrate(&db).await?;
+    bootstrap::admin_create(&db, &org, &username, password, role).await
+}
+
+async fn load_demo(config: Config) -> Result<(), StartError> {
+    let db = server::open_database(&config).await?;
+    unionhall_persistence::migrate(&db).await?;
+    bootstrap::first_start(&db, &config).await?;
+    let report = demo::load(&db).await?;
+    println!("{report}");
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! The OpenAPI 3.1 document: every path and schema from the handlers' annotations,
+//! the bearer scheme, and the problem responses declared once in `components` and
+//! attached to each operation by rule (secured → 401/403, path id → 404, body → 400/
+//! 413/415/422, PATCH → 412, …) so no handler repeats them.
+
+use crate::error::{Problem, ProblemKind};
+use crate::routes::{auth, health, me, orgs, problems, users};
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToSchema};
+
+/// `Idempotency-Key` on creating requests.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKeyHeader {
+    /// Retry-safe creation: the first response to this key is stored for 24 h and
+    /// replayed; the same key with a different body is a 422.
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[!-~]{1,255}$"
+    )]
+    #[allow(dead_code)]
+    idempotency_key: Option<String>,
+}
+
+/// `If-Match` on updates.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfMatchHeader {
+    /// The `ETag` from the last read; a stale one is a 412.
+    #[param(rename = "If-Match", max_length = 64)]
+    #[allow(dead_code)]
+    if_match: Option<String>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "UnionHall API",
+        description = "The service behind a provincial trade-union federation: organisations, staff, members, \
+            rider rosters, mutual-aid insurance, palace bookings, competitions, mediation and service stations. \
+            Every error is `application/problem+json` (RFC 9457).",
+        version = env!("CARGO_PKG_VERSION"),
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        health::healthz, health::readyz, health::metrics, problems::describe,
+        auth::token, auth::revoke, me::me,
+        orgs::create, orgs::list, orgs::get, orgs::update,
+        users::create, users::list, users::get, users::update,
+    ),
+    components(schemas(Problem)),
+    modifiers(&Conventions),
+    security(("bearer" = [])),
+    tags(
+        (name = "auth", description = "Tokens and the caller"),
+        (name = "orgs", description = "The organisation tree"),
+        (name = "users", description = "Staff accounts and roles"),
+        (name = "operations", description = "Health, readiness, metrics, problem types"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// The spec as pretty JSON with a trailing newline: what `openapi/openapi.json` holds.
+pub fn spec_json() -> String {
+    let mut json = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}
+
+struct Conventions;
+
+fn response_name(kind: ProblemKind) -> String {
+    let (slug, ..) = kind.describe();
+    let mut name = String::from("Problem");
+    for part in slug.split('-') {
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            name.push(first.to_ascii_uppercase());
+            name.push_str(chars.as_str());
+        }
+    }
+    name
+}
+
+fn add(op: &mut Operation, kind: ProblemKind) {
+    let status = kind.describe().2.as_u16().to_string();
+    op.responses
+        .responses
+        .entry(status)
+        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(response_name(kind))));
+}
+
+impl Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from POST /v1/auth/token"))
+                    .build(),
+            ),
+        );
+        for kind in ProblemKind::ALL {
+            let (_, title, _, description) = kind.describe();
+            let mut response = ResponseBuilder::new()
+                .description(format!("{title}: {description}"))
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Problem::schema()))
+                        .build(),
+                );
+            if kind == ProblemKind::TooManyRequests {
+                response = response.header(
+                    "Retry-After",
+                    HeaderBuilder::new()
+                        .schema(Some(u64::schema()))
+                        .description(Some("Seconds to wait"))
+                        .build(),
+                );
+            }
+            if kind == ProblemKind::MethodNotAllowed {
+                response = response.header(
+                    "Allow",
+                    HeaderBuilder::new()
+                        .schema(Some(String::schema()))
+                        .description(Some("Supported methods"))
+                        .build(),
+                );
+            }
+            components
+                .responses
+                .insert(response_name(kind), RefOr::T(response.build()));
+        }
+        let _ = Problem::name();
+
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [
+                (&mut item.get, "get"),
+                (&mut item.post, "post"),
+                (&mut item.put, "put"),
+                (&mut item.patch, "patch"),
+                (&mut item.delete, "delete"),
+            ];
+            for (op, method) in ops {
+                let Some(op) = op.as_mut() else { continue };
+                let public = op.security.as_ref().is_some_and(|reqs| {
+                    reqs.iter().all(|r| {
+                        serde_json::to_value(r)
+                            .is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+                    })
+                });
+                let params = op.parameters.clone().unwrap_or_default();
+                let has = |place: ParameterIn| {
+                    params
+                        .iter()
+                        .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == place))
+                };
+                add(op, ProblemKind::Internal);
+                add(op, ProblemKind::Unavailable);
+                if !public {
+                    add(op, ProblemKind::Unauthenticated);
+                    add(op, ProblemKind::Forbidden);
+                }
+                if has(ParameterIn::Path) {
+                    add(op, ProblemKind::NotFound);
+                }
+                if has(ParameterIn::Query) || has(ParameterIn::Header) {
+                    add(op, ProblemKind::Validation);
+                }
+                if op.request_body.is_some() {
+                    for kind in [
+                        ProblemKind::MalformedRequest,
+                        ProblemKind::PayloadTooLarge,
+                        ProblemKind::UnsupportedMediaType,
+                        ProblemKind::Validation,
+                    ] {
+                        add(op, kind);
+                    }
+                }
+                if matches!(method, "post" | "patch") && !public {
+                    add(op, ProblemKind::Conflict);
+                }
+                if method == "patch" {
+                    add(op, ProblemKind::PreconditionFailed);
+                }
+                if path == "/v1/auth/token" {
+                    add(op, ProblemKind::InvalidGrant);
+                    add(op, ProblemKind::TooManyRequests);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_names_are_pascal_case() {
+        assert_eq!(
+            response_name(ProblemKind::PreconditionFailed),
+            "ProblemPreconditionFailed"
+        );
+        assert_eq!(response_name(ProblemKind::NotFound), "ProblemNotFound");
+    }
+}

@@ -1,0 +1,115 @@
+//! Every route, one module per area. `configure` is the whole URL map.
+
+pub mod auth;
+pub mod health;
+pub mod me;
+pub mod orgs;
+pub mod problems;
+pub mod users;
+
+use crate::error::ApiError;
+use actix_web::http::Method;
+use actix_web::{FromRequest, Handler, Resource, Responder, web};
+
+/// One path and the methods it answers. Any other method gets a 405 problem with an
+/// `Allow` header listing these.
+pub struct Endpoint {
+    resource: Resource,
+    allow: Vec<&'static str>,
+}
+
+impl Endpoint {
+    /// Starts an endpoint at `path`.
+    pub fn at(path: &str) -> Self {
+        Endpoint {
+            resource: web::resource(path),
+            allow: Vec::new(),
+        }
+    }
+
+    fn on<F, Args>(mut self, method: Method, name: &'static str, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.allow.push(name);
+        self.resource = self.resource.route(web::method(method).to(handler));
+        self
+    }
+
+    pub fn get<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::GET, "GET", handler)
+    }
+
+    pub fn post<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::POST, "POST", handler)
+    }
+
+    pub fn patch<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::PATCH, "PATCH", handler)
+    }
+
+    /// The finished resource.
+    pub fn build(self) -> Resource {
+        let allow = self.allow.join(", ");
+        self.resource.default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { Err::<actix_web::HttpResponse, _>(ApiError::method_not_allowed(&allow)) }
+        }))
+    }
+}
+
+/// The URL map.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(Endpoint::at("/healthz").get(health::healthz).build())
+        .service(Endpoint::at("/readyz").get(health::readyz).build())
+        .service(Endpoint::at("/metrics").get(health::metrics).build())
+        .service(
+            Endpoint::at("/problems/{slug}")
+                .get(problems::describe)
+                .build(),
+        )
+        .service(Endpoint::at("/v1/auth/token").post(auth::token).build())
+        .service(Endpoint::at("/v1/auth/revoke").post(auth::revoke).build())
+        .service(Endpoint::at("/v1/me").get(me::me).build())
+        .service(
+            Endpoint::at("/v1/orgs")
+                .get(orgs::list)
+                .post(orgs::create)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/orgs/{id}")
+                .get(orgs::get)
+                .patch(orgs::update)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/users")
+                .get(users::list)
+                .post(users::create)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/users/{id}")
+                .get(users::get)
+                .patch(users::update)
+                .build(),
+        );
+}

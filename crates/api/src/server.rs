@@ -1,0 +1,111 @@
+//! Building the application and running the HTTP server.
+
+use crate::auth::Keys;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::extract::{json_error, path_error, query_error};
+use crate::metrics::Metrics;
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+use crate::{bootstrap, middleware, routes};
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use std::net::TcpListener;
+use std::sync::Arc;
+use unionhall_persistence::{Db, StoreError, connect, migrate};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
+
+/// A start-up failure, with one line saying what to fix.
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Connects to the database, applies migrations (unless disabled), loads or creates the
+/// JWT secret, and creates the root organisation and first admin on an empty database.
+pub async fn prepare(config: Config) -> Result<AppState, StartError> {
+    let db = open_database(&config).await?;
+    if config.migrate_on_start {
+        migrate(&db)
+            .await
+            .map_err(|e| format!("database migration failed: {e}"))?;
+    }
+    let secret = bootstrap::jwt_secret(&config)?;
+    let keys = Keys::new(
+        &secret,
+        &config.previous_jwt_secrets(),
+        &config.jwt_issuer,
+        &config.jwt_audience,
+        config.access_token_ttl_secs,
+    )
+    .map_err(|e| format!("configuration: UNIONHALL_JWT_SECRET: {e}"))?;
+    bootstrap::first_start(&db, &config).await?;
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+        keys: Arc::new(keys),
+        metrics: Arc::new(Metrics::default()),
+    })
+}
+
+/// Opens the pool (creating the SQLite data directory when needed).
+pub async fn open_database(config: &Config) -> Result<Db, StartError> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            format!(
+                "configuration: UNIONHALL_DATA_DIR: can't create {}: {e}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    connect(&config.database_url(), &config.pool())
+        .await
+        .map_err(|e: StoreError| {
+            format!("can't open the database (UNIONHALL_DATABASE_URL): {e}").into()
+        })
+}
+
+/// Binds and starts serving on `listener`. The returned server stops gracefully on
+/// SIGTERM/SIGINT: in-flight requests finish (up to the shutdown timeout), then it exits.
+pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
+    let workers = match state.config.workers {
+        0 => std::thread::available_parallelism().map_or(2, usize::from),
+        n => n,
+    };
+    let shutdown = state.config.shutdown_timeout_secs;
+    let data = web::Data::new(state);
+    let spec = ApiDoc::openapi();
+    let server = HttpServer::new(move || {
+        let cors = data
+            .config
+            .cors_origin_list()
+            .into_iter()
+            .fold(Cors::default(), |cors, origin| cors.allowed_origin(&origin))
+            .allow_any_method()
+            .allow_any_header()
+            .expose_headers(["ETag", "Location", "X-Request-Id", "Retry-After"])
+            .max_age(3600);
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PathConfig::default().error_handler(path_error))
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .app_data(web::JsonConfig::default().error_handler(json_error))
+            .wrap(cors)
+            .wrap(from_fn(middleware::observe))
+            .configure(routes::configure)
+            .service(web::redirect("/docs", "/docs/"))
+            .service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .url("/openapi.json", spec.clone())
+                    .config(SwaggerConfig::default().validator_url("none")),
+            )
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(ApiError::not_found("route"))
+            }))
+    })
+    .workers(workers)
+    .shutdown_timeout(shutdown)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

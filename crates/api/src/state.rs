@@ -1,0 +1,20 @@
+//! What every handler can reach: the pool, the configuration, the token keys and the
+//! metrics registry. Nothing per-user lives here, so nodes stay interchangeable.
+
+use crate::auth::Keys;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use std::sync::Arc;
+use unionhall_persistence::Db;
+
+/// Shared application state (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub keys: Arc<Keys>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// The extractor handlers use.
+pub type State = actix_web::web::Data<AppState>;

@@ -1,0 +1,13 @@
+//! UnionHall's rules, with no I/O: what a union officer would recognise.
+//!
+//! Everything here is plain data and pure functions, so it is cheap to test
+//! exhaustively and can't reach a database or an HTTP request by accident
+//! (CI asserts this crate depends on neither sea-orm nor actix).
+
+pub mod ids;
+pub mod orgs;
+pub mod person;
+pub mod roles;
+pub mod users;
+
+pub use ids::{OrgId, UserId};

@@ -1,0 +1,61 @@
+//! Connecting, migrating, and starting write transactions the same way on SQLite and
+//! PostgreSQL.
+
+use crate::StoreError;
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait, sqlx,
+};
+use std::time::Duration;
+use unionhall_migrations::{Migrator, MigratorTrait};
+
+/// The shared connection pool.
+pub type Db = DatabaseConnection;
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+/// Opens a pool. SQLite gets WAL (readers don't block the writer), a busy timeout (a
+/// writer waits for the lock instead of failing), and foreign keys on.
+pub async fn connect(url: &str, pool: &PoolSettings) -> Result<Db, StoreError> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(pool.max_connections)
+        .min_connections(pool.min_connections)
+        .acquire_timeout(pool.acquire_timeout)
+        .connect_timeout(pool.acquire_timeout)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    Ok(Database::connect(opts).await?)
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &Db) -> Result<(), StoreError> {
+    Ok(Migrator::up(db, None).await?)
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock up front
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can't wait
+/// for the lock and would fail under concurrency instead.
+pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, StoreError> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: (db.get_database_backend() == DbBackend::Sqlite)
+            .then_some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    Ok(db.begin_with_options(options).await?)
+}
+
+/// Checks the database answers.
+pub async fn ping(db: &Db) -> Result<(), StoreError> {
+    Ok(db.ping().await?)
+}

@@ -1,0 +1,23 @@
+//! UnionHall's storage: sea-orm entities and one repository module per area.
+//!
+//! Repository functions take `&impl ConnectionTrait`, so they work on the pool or inside
+//! a transaction; they return domain types, scope reads to what the caller may see
+//! (a [`Reach`](unionhall_domain::orgs::Reach)), and turn constraint violations into
+//! [`StoreError`] variants rather than strings.
+
+pub mod db;
+pub mod entities;
+pub mod error;
+pub mod idempotency;
+pub mod orgs;
+pub mod page;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+
+pub use db::{Db, connect, migrate};
+pub use error::StoreError;
+pub use page::{Page, PageRequest};
+pub use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait,
+};
