@@ -1,0 +1,8 @@
+//! The black-box suite, one binary (one link) with a module per area. Every test
+//! starts its own app with its own database; see `unionhall_tests::TestApp`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod conventions;
+mod openapi;
+mod orgs_users;
