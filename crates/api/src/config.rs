@@ -14,10 +14,12 @@ use std::time::Duration;
 #[serde(default)]
 pub struct Config {
     /// Address to listen on.
+    #[serde(deserialize_with = "string_like")]
     pub bind: String,
     /// Directory for the embedded database and the generated JWT secret.
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; default: a SQLite file in `data_dir`.
+    #[serde(deserialize_with = "optional_string_like")]
     pub database_url: Option<String>,
     /// Apply pending migrations when `serve` starts.
     pub migrate_on_start: bool,
@@ -29,12 +31,16 @@ pub struct Config {
     pub db_acquire_timeout_secs: u64,
     /// HMAC secret for access tokens (≥ 32 bytes). Required with PostgreSQL; generated
     /// and kept in `data_dir` otherwise.
+    #[serde(deserialize_with = "optional_string_like")]
     pub jwt_secret: Option<String>,
     /// Earlier secrets still accepted for verification during a rotation, comma-separated.
+    #[serde(deserialize_with = "string_like")]
     pub jwt_previous_secrets: String,
     /// `iss` of issued tokens, enforced on verification.
+    #[serde(deserialize_with = "string_like")]
     pub jwt_issuer: String,
     /// `aud` of issued tokens, enforced on verification.
+    #[serde(deserialize_with = "string_like")]
     pub jwt_audience: String,
     /// Access token lifetime in seconds.
     pub access_token_ttl_secs: u64,
@@ -55,6 +61,7 @@ pub struct Config {
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     /// Origins allowed by CORS, comma-separated; empty allows none.
+    #[serde(deserialize_with = "string_like")]
     pub cors_origins: String,
     /// Seconds a request may take before it is answered 503.
     pub request_timeout_secs: u64,
@@ -63,16 +70,22 @@ pub struct Config {
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
     /// `text` or `json` log lines.
+    #[serde(deserialize_with = "string_like")]
     pub log_format: String,
     /// Name of the root organisation created on an empty database.
+    #[serde(deserialize_with = "string_like")]
     pub root_org_name: String,
     /// Code of the root organisation created on an empty database.
+    #[serde(deserialize_with = "string_like")]
     pub root_org_code: String,
     /// Region code of the root organisation.
+    #[serde(deserialize_with = "string_like")]
     pub root_org_region_code: String,
     /// Username of the first federation admin.
+    #[serde(deserialize_with = "string_like")]
     pub admin_username: String,
     /// Password of the first federation admin; generated and printed once when unset.
+    #[serde(deserialize_with = "optional_string_like")]
     pub admin_password: Option<String>,
 }
 
@@ -111,6 +124,62 @@ impl Default for Config {
             admin_password: None,
         }
     }
+}
+
+/// Environment values are parsed loosely (`UNIONHALL_ROOT_ORG_REGION_CODE=360000` arrives
+/// as a number), so text settings accept any scalar and keep its text.
+fn string_like<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    struct Text;
+    impl serde::de::Visitor<'_> for Text {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("text")
+        }
+        fn visit_str<E>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i128<E>(self, v: i128) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u128<E>(self, v: u128) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+    }
+    d.deserialize_any(Text)
+}
+
+fn optional_string_like<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    struct MaybeText;
+    impl<'de> serde::de::Visitor<'de> for MaybeText {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("text or nothing")
+        }
+        fn visit_none<E>(self) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+            string_like(d).map(Some)
+        }
+    }
+    d.deserialize_option(MaybeText)
 }
 
 /// A setting that can't be used, named so the operator can fix it.
@@ -304,7 +373,7 @@ fn split_list(s: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::result_large_err)]
     use super::*;
 
     #[test]
@@ -353,6 +422,7 @@ mod tests {
             );
             jail.set_env("UNIONHALL_BODY_LIMIT_BYTES", "4096");
             jail.set_env("UNIONHALL_ADMIN_PASSWORD", "1234567890123");
+            jail.set_env("UNIONHALL_ROOT_ORG_REGION_CODE", "360000");
             let config = Config::load().map_err(|e| e.to_string())?;
             assert_eq!(
                 config.jwt_secret.as_deref(),
@@ -360,6 +430,7 @@ mod tests {
             );
             assert_eq!(config.admin_password.as_deref(), Some("1234567890123"));
             assert_eq!(config.body_limit_bytes, 4096);
+            assert_eq!(config.root_org_region_code, "360000");
             Ok(())
         });
     }

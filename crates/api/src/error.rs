@@ -229,8 +229,12 @@ impl ProblemKind {
 }
 
 /// An API error: a problem kind, what to tell the client, and any extensions.
+/// Boxed, so `Result<T, ApiError>` stays one pointer wide on the happy path.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<Details>);
+
+#[derive(Debug)]
+struct Details {
     kind: ProblemKind,
     detail: String,
     errors: Option<Vec<FieldError>>,
@@ -246,7 +250,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error of `kind` with a client-facing detail.
     pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
-        ApiError {
+        ApiError(Box::new(Details {
             kind,
             detail: detail.into(),
             errors: None,
@@ -256,13 +260,13 @@ impl ApiError {
             retry_after_secs: None,
             allow: None,
             context: None,
-        }
+        }))
     }
 
     /// Pins the request this error answers, for errors that actix renders after the
     /// request middleware has returned (so the task-local context is gone).
     pub fn with_context(mut self, ctx: request_context::RequestContext) -> Self {
-        self.context = Some(ctx);
+        self.0.context = Some(ctx);
         self
     }
 
@@ -294,10 +298,9 @@ impl ApiError {
             [one] => format!("{}: {}", one.pointer, one.detail),
             many => format!("{} fields are invalid", many.len()),
         };
-        ApiError {
-            errors: Some(errors),
-            ..Self::new(ProblemKind::Validation, detail)
-        }
+        let mut err = Self::new(ProblemKind::Validation, detail);
+        err.0.errors = Some(errors);
+        err
     }
 
     /// A 422 about one field.
@@ -311,92 +314,87 @@ impl ApiError {
         constraint: &str,
         existing_id: Option<String>,
     ) -> Self {
-        ApiError {
-            conflict: Some(constraint.to_owned()),
-            existing_id,
-            ..Self::new(ProblemKind::Conflict, detail)
-        }
+        let mut err = Self::new(ProblemKind::Conflict, detail);
+        err.0.conflict = Some(constraint.to_owned());
+        err.0.existing_id = existing_id;
+        err
     }
 
     /// An OAuth 2.0 token-endpoint error (`invalid_grant`, `invalid_request`, …).
     pub fn oauth(code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError {
-            oauth_error: Some(code),
-            ..Self::new(ProblemKind::InvalidGrant, detail)
-        }
+        let mut err = Self::new(ProblemKind::InvalidGrant, detail);
+        err.0.oauth_error = Some(code);
+        err
     }
 
     /// A 429 telling the client when to come back.
     pub fn too_many(detail: impl Into<String>, retry_after_secs: u64) -> Self {
-        ApiError {
-            retry_after_secs: Some(retry_after_secs.max(1)),
-            ..Self::new(ProblemKind::TooManyRequests, detail)
-        }
+        let mut err = Self::new(ProblemKind::TooManyRequests, detail);
+        err.0.retry_after_secs = Some(retry_after_secs.max(1));
+        err
     }
 
     /// A 405 listing the methods the resource does support.
     pub fn method_not_allowed(allow: &str) -> Self {
-        ApiError {
-            allow: Some(allow.to_owned()),
-            ..Self::new(
-                ProblemKind::MethodNotAllowed,
-                format!("this resource supports {allow}"),
-            )
-        }
+        let mut err = Self::new(
+            ProblemKind::MethodNotAllowed,
+            format!("this resource supports {allow}"),
+        );
+        err.0.allow = Some(allow.to_owned());
+        err
     }
 
     /// The problem kind.
     pub fn kind(&self) -> ProblemKind {
-        self.kind
+        self.0.kind
     }
 
     /// Builds the problem document for the current request.
     pub fn to_problem(&self) -> Problem {
-        let (slug, title, status, _) = self.kind.describe();
-        let ctx = self
-            .context
-            .clone()
-            .unwrap_or_else(request_context::current);
+        let d = &self.0;
+        let (slug, title, status, _) = d.kind.describe();
+        let ctx = d.context.clone().unwrap_or_else(request_context::current);
         Problem {
             r#type: format!("/problems/{slug}"),
             title: title.to_owned(),
             status: status.as_u16(),
-            detail: self.detail.clone(),
+            detail: d.detail.clone(),
             instance: ctx.path,
             request_id: ctx.request_id,
-            errors: self.errors.clone(),
-            conflict: self.conflict.clone(),
-            existing_id: self.existing_id.clone(),
-            error: self.oauth_error.map(str::to_owned),
+            errors: d.errors.clone(),
+            conflict: d.conflict.clone(),
+            existing_id: d.existing_id.clone(),
+            error: d.oauth_error.map(str::to_owned),
         }
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind.describe().0, self.detail)
+        write!(f, "{}: {}", self.0.kind.describe().0, self.0.detail)
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.kind.describe().2
+        self.0.kind.describe().2
     }
 
     fn error_response(&self) -> HttpResponse {
         let problem = self.to_problem();
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        if let Some(secs) = self.retry_after_secs {
+        let d = &self.0;
+        if let Some(secs) = d.retry_after_secs {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
-        if let Some(allow) = &self.allow {
+        if let Some(allow) = &d.allow {
             res.insert_header((header::ALLOW, allow.clone()));
         }
-        if let Some(ctx) = &self.context {
+        if let Some(ctx) = &d.context {
             res.insert_header(("x-request-id", ctx.request_id.clone()));
         }
-        if self.kind == ProblemKind::Unauthenticated {
+        if d.kind == ProblemKind::Unauthenticated {
             res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
         res.body(serde_json::to_vec(&problem).unwrap_or_default())

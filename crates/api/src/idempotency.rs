@@ -35,23 +35,23 @@ where
 {
     let txn = db::begin_write(&state.db).await?;
     let request_hash = hex::encode(Sha256::digest(request_fingerprint.as_bytes()));
-    if let Some(key) = &key.0 {
-        if let Some(stored) = idempotency::claim(&txn, caller, key, &request_hash).await? {
-            drop(txn);
-            if stored.request_hash != request_hash {
-                return Err(ApiError::field(
-                    "/Idempotency-Key",
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used with a different request",
-                ));
-            }
-            return Ok(respond(
-                stored.status_code,
-                stored.body,
-                stored.location.as_deref(),
-                true,
+    if let Some(key) = &key.0
+        && let Some(stored) = idempotency::claim(&txn, caller, key, &request_hash).await?
+    {
+        drop(txn);
+        if stored.request_hash != request_hash {
+            return Err(ApiError::field(
+                "/Idempotency-Key",
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request",
             ));
         }
+        return Ok(respond(
+            stored.status_code,
+            stored.body,
+            stored.location.as_deref(),
+            true,
+        ));
     }
     let created = work(&txn).await?;
     let body = serde_json::to_string(&created.body).map_err(|_| ApiError::internal())?;
