@@ -96,6 +96,25 @@ print(d if isinstance(d, str) else json.dumps(d))
 PY
 }
 
+# --- 0. the README's walk-through, verbatim ------------------------------------
+# The block between the smoke markers in README.md runs as written, with `curl`
+# wrapped to fail on any HTTP error status and `jq` to fail on a missing field.
+S="README walk-through"
+README="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/README.md"
+WALK="$SMOKE_TMP/walkthrough.sh"
+awk '/<!-- smoke:end -->/ { on = 0 } on && !/^```/ { print } /<!-- smoke:begin -->/ { on = 1 }' "$README" >"$WALK"
+[[ -s "$WALK" ]] || fail "$S" "no smoke block found in $README"
+(
+    cd "$SMOKE_TMP"
+    export UNIONHALL="$BASE" UNIONHALL_ADMIN_PASSWORD="$ADMIN_PASS"
+    curl() { command curl --fail-with-body --max-time 15 "$@"; }
+    jq() { command jq -e "$@"; }
+    set -euo pipefail
+    # shellcheck disable=SC1090
+    source "$WALK" >"$SMOKE_TMP/walkthrough.out" 2>&1
+) || { BODY="$SMOKE_TMP/walkthrough.out"; fail "$S" "a command in the README block failed"; }
+pass "$S" "($(grep -c '^curl' "$WALK") curl commands)"
+
 # --- 1. liveness / readiness ------------------------------------------------
 S="GET /healthz"
 req "$S" GET /healthz

@@ -212,7 +212,7 @@ impl Config {
         // secret must not become a number. Typed fields parse their strings below.
         let figment = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(&file))
-            .merge(Env::prefixed("UNIONHALL_").ignore(&["CONFIG", "TEST_POSTGRES_URL", "PII_KEY"]));
+            .merge(Env::prefixed("UNIONHALL_").ignore(&["CONFIG", "TEST_POSTGRES_URL"]));
         let config: Config = figment.extract().map_err(|e| {
             let setting = e.path.last().map_or_else(
                 || "(file)".to_owned(),

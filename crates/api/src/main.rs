@@ -85,29 +85,16 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("can't start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => actix_web::rt::System::new().block_on(serve(config)),
-        Command::Migrate => runtime.block_on(migrate(config)),
-        Command::Admin {
-            command:
-                AdminCommand::Create {
-                    org,
-                    username,
-                    role,
-                },
-        } => runtime.block_on(admin_create(config, org, username, role)),
-        Command::Demo => runtime.block_on(load_demo(config)),
-        Command::Openapi { .. } => Ok(()),
+    let command = cli.command.unwrap_or(Command::Serve);
+    let result = if let Command::Serve = command {
+        // actix runs its own runtimes: the system one here, one per worker thread.
+        actix_web::rt::System::new().block_on(serve(config))
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(StartError::from)
+            .and_then(|runtime| runtime.block_on(run_tool(command, config)))
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -115,6 +102,23 @@ fn main() -> ExitCode {
             eprintln!("{e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The commands other than `serve`.
+async fn run_tool(command: Command, config: Config) -> Result<(), StartError> {
+    match command {
+        Command::Migrate => migrate(config).await,
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    org,
+                    username,
+                    role,
+                },
+        } => admin_create(config, org, username, role).await,
+        Command::Demo => load_demo(config).await,
+        Command::Serve | Command::Openapi { .. } => Ok(()),
     }
 }
 
@@ -157,7 +161,10 @@ async fn serve(config: Config) -> Result<(), StartError> {
     })?;
     let state = server::prepare(config).await?;
     tracing::info!(address = %listener.local_addr()?, "UnionHall is serving");
-    server::serve(state, listener)?.await?;
+    let running = server::serve(state.clone(), listener)?;
+    let chores = actix_web::rt::spawn(server::housekeeping(state));
+    running.await?;
+    chores.abort();
     tracing::info!("stopped");
     Ok(())
 }

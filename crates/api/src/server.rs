@@ -65,6 +65,27 @@ pub async fn open_database(config: &Config) -> Result<Db, StartError> {
         })
 }
 
+/// Deletes what has outlived its purpose — idempotency records past 24 h, login-failure
+/// windows that have closed — once at start and then hourly. Safe on every node at once.
+pub async fn housekeeping(state: AppState) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let window = i64::try_from(state.config.login_window_secs).unwrap_or(i64::MAX);
+        let closed_before = chrono::Utc::now().timestamp().saturating_sub(window);
+        let purged = async {
+            let keys = unionhall_persistence::idempotency::purge_expired(&state.db).await?;
+            let windows =
+                unionhall_persistence::throttle::purge_before(&state.db, closed_before).await?;
+            Ok::<_, StoreError>((keys, windows))
+        };
+        match purged.await {
+            Ok((keys, windows)) => tracing::debug!(keys, windows, "housekeeping"),
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry in an hour"),
+        }
+    }
+}
+
 /// Binds and starts serving on `listener`. The returned server stops gracefully on
 /// SIGTERM/SIGINT: in-flight requests finish (up to the shutdown timeout), then it exits.
 pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
