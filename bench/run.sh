@@ -56,7 +56,7 @@ PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 UNIONHALL_BIND=127.0.0.1:$PORT UNIONHALL_DATABASE_URL="$PG/$DB" UNIONHALL_DATA_DIR="$TMP/pg" \
     UNIONHALL_JWT_SECRET=bench-secret-bench-secret-bench-secret-0123 \
-    UNIONHALL_ADMIN_PASSWORD=bench-admin-password UNIONHALL_LOG=warn \
+    UNIONHALL_ADMIN_PASSWORD=bench-admin-password \
     "$BIN" serve >"$TMP/pg.log" 2>&1 &
 PID=$!
 wait_ready "$BASE"

@@ -10,6 +10,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
@@ -229,6 +230,16 @@ fn form_urlencoded_parse(query: &str) -> url_form::Parse<'_> {
 /// Re-export of the form-urlencoded parser serde_urlencoded builds on.
 mod url_form {
     pub use form_urlencoded::{Parse, parse};
+}
+
+/// For PATCH fields that can be cleared: absent → `None` (unchanged, with
+/// `#[serde(default)]`), `null` → `Some(None)` (clear), a value → `Some(Some(v))`.
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// The `If-Match` header: the ETag the client last saw. Absent means "no precondition".

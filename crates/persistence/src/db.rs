@@ -3,8 +3,9 @@
 
 use crate::StoreError;
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait, sqlx,
+    ActiveModelBehavior, ActiveModelTrait, ConnectOptions, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, EntityTrait, IntoActiveModel, SqliteTransactionMode,
+    TransactionOptions, TransactionSession, TransactionTrait, sqlx,
 };
 use std::time::Duration;
 use unionhall_migrations::{Migrator, MigratorTrait};
@@ -53,6 +54,32 @@ pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, StoreError> {
         ..Default::default()
     };
     Ok(db.begin_with_options(options).await?)
+}
+
+/// Inserts a row inside a savepoint. If a constraint refuses it, only the insert is
+/// undone and the surrounding transaction stays usable — PostgreSQL would otherwise
+/// abort the whole transaction, and the caller couldn't even look up the row it
+/// collided with.
+pub async fn insert_in_savepoint<A, C>(
+    db: &C,
+    row: A,
+) -> Result<<A::Entity as EntityTrait>::Model, StoreError>
+where
+    C: TransactionTrait,
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let savepoint = db.begin().await?;
+    match row.insert(&savepoint).await {
+        Ok(model) => {
+            savepoint.commit().await?;
+            Ok(model)
+        }
+        Err(err) => {
+            savepoint.rollback().await?;
+            Err(err.into())
+        }
+    }
 }
 
 /// Checks the database answers.

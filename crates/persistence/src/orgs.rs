@@ -5,8 +5,8 @@ use crate::{Page, PageRequest, StoreError};
 use chrono::Utc;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 use unionhall_domain::OrgId;
 use unionhall_domain::orgs::{Org, OrgKind, OrgPath, Reach};
@@ -60,9 +60,10 @@ pub struct NewOrg {
     pub time_zone: String,
 }
 
-/// Inserts an organisation under `parent` (or as the root when `None`).
+/// Inserts an organisation under `parent` (or as the root when `None`). A taken code is
+/// `Conflict` on `code`, and the surrounding transaction stays usable.
 pub async fn insert(
-    db: &impl ConnectionTrait,
+    db: &impl TransactionTrait,
     parent: Option<&Org>,
     new: NewOrg,
 ) -> Result<Org, StoreError> {
@@ -86,7 +87,7 @@ pub async fn insert(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    to_domain(model.insert(db).await?)
+    to_domain(crate::db::insert_in_savepoint(db, model).await?)
 }
 
 /// The root organisation, if the tree has one yet.
@@ -219,6 +220,13 @@ pub struct OrgChanges {
     pub time_zone: Option<String>,
 }
 
+impl OrgChanges {
+    /// Whether applying these would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.region_code.is_none() && self.time_zone.is_none()
+    }
+}
+
 /// Applies changes if the row is still at `expected_version` (when given), bumping the
 /// version. A lost race is `StaleVersion`, never a silent overwrite.
 pub async fn update(
@@ -228,6 +236,14 @@ pub async fn update(
     changes: OrgChanges,
 ) -> Result<Org, StoreError> {
     let version = expected_version.unwrap_or(current.version);
+    if changes.is_empty() {
+        // Nothing to change: don't bump the version (it would invalidate others' ETags).
+        return if version == current.version {
+            Ok(current.clone())
+        } else {
+            Err(StoreError::StaleVersion)
+        };
+    }
     let mut update = orgs::Entity::update_many()
         .col_expr(orgs::Column::Version, Expr::value(version + 1))
         .col_expr(orgs::Column::UpdatedAt, Expr::value(Utc::now()))

@@ -1,5 +1,7 @@
-//! Failed-login counters in fixed windows, kept in the database so every API node
-//! sees the same count.
+//! Login-attempt counters in fixed windows, kept in the database so every API node
+//! sees the same count. An attempt is counted *before* the password is checked, so
+//! parallel guesses can't all slip under the limit while the slow check runs; a
+//! successful login then takes its attempt back.
 
 use crate::StoreError;
 use crate::entities::login_failures;
@@ -18,6 +20,37 @@ pub async fn failures(
             .await?
             .map_or(0, |row| u32::try_from(row.failures).unwrap_or(0)),
     )
+}
+
+/// Counts an attempt for `key` and answers how many this window has seen, this one
+/// included. The upsert is atomic, so concurrent attempts each see a distinct count
+/// or a higher one.
+pub async fn count_attempt(
+    db: &impl ConnectionTrait,
+    key: &str,
+    window_start: i64,
+) -> Result<u32, StoreError> {
+    record_failure(db, key, window_start).await?;
+    failures(db, key, window_start).await
+}
+
+/// Takes back one counted attempt (it turned out to be a successful login).
+pub async fn forgive_attempt(
+    db: &impl ConnectionTrait,
+    key: &str,
+    window_start: i64,
+) -> Result<(), StoreError> {
+    login_failures::Entity::update_many()
+        .col_expr(
+            login_failures::Column::Failures,
+            Expr::col((login_failures::Entity, login_failures::Column::Failures)).sub(1),
+        )
+        .filter(login_failures::Column::ThrottleKey.eq(key))
+        .filter(login_failures::Column::WindowStart.eq(window_start))
+        .filter(login_failures::Column::Failures.gt(0))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Counts one more failure for `key` in its window (an atomic upsert).

@@ -285,6 +285,16 @@ pub struct UserChanges {
     pub roles: Option<Vec<RoleBinding>>,
 }
 
+impl UserChanges {
+    /// Whether applying these would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.display_name.is_none()
+            && self.disabled.is_none()
+            && self.password_hash.is_none()
+            && self.roles.is_none()
+    }
+}
+
 /// Applies changes if the row is still at `expected_version` (when given). Disabling an
 /// account also revokes its refresh tokens, so it can't mint new access tokens.
 pub async fn update(
@@ -294,6 +304,15 @@ pub async fn update(
     changes: UserChanges,
 ) -> Result<User, StoreError> {
     let version = expected_version.unwrap_or(current.version);
+    let revokes_tokens = changes.disabled == Some(true) || changes.password_hash.is_some();
+    if changes.is_empty() {
+        // Nothing to change: don't bump the version (it would invalidate others' ETags).
+        return if version == current.version {
+            Ok(current.clone())
+        } else {
+            Err(StoreError::StaleVersion)
+        };
+    }
     let mut update = users::Entity::update_many()
         .col_expr(users::Column::Version, Expr::value(version + 1))
         .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -314,7 +333,9 @@ pub async fn update(
     if let Some(roles) = &changes.roles {
         replace_bindings(db, current.id.0, roles).await?;
     }
-    if changes.disabled == Some(true) {
+    // A disabled account, or one whose password was reset (perhaps because it leaked),
+    // must not keep minting access tokens from refresh tokens issued before.
+    if revokes_tokens {
         crate::tokens::revoke_all_for_user(db, current.id).await?;
     }
     get_self(db, current.id).await

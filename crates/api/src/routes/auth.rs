@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use unionhall_domain::UserId;
 use unionhall_persistence::tokens::Redemption;
-use unionhall_persistence::{StoreError, db, throttle, tokens, users};
+use unionhall_persistence::{ConnectionTrait, StoreError, db, throttle, tokens, users};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -117,20 +117,26 @@ fn new_refresh_token() -> String {
     format!("uhr_{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// The client's address without its port: the peer, or the `X-Forwarded-For` client
+/// when the proxy in front is trusted. IPv6 addresses stay whole.
 fn client_address(req: &HttpRequest, state: &AppState) -> String {
+    use std::net::{IpAddr, SocketAddr};
     let info = req.connection_info();
-    let addr = if state.config.trust_forwarded_for {
+    let raw = if state.config.trust_forwarded_for {
         info.realip_remote_addr()
     } else {
         info.peer_addr()
     };
-    addr.map(|a| {
-        a.rsplit_once(':')
-            .map_or(a, |(host, _)| host)
-            .trim_matches(['[', ']'])
-            .to_owned()
-    })
-    .unwrap_or_else(|| "unknown".into())
+    let Some(raw) = raw else {
+        return "unknown".into();
+    };
+    if let Ok(sock) = raw.parse::<SocketAddr>() {
+        return sock.ip().to_string();
+    }
+    if let Ok(ip) = raw.trim_matches(['[', ']']).parse::<IpAddr>() {
+        return ip.to_string();
+    }
+    raw.to_owned()
 }
 
 /// Obtain tokens.
@@ -198,10 +204,10 @@ async fn password_grant(
     let retry_after = u64::try_from(window_start + window - now).unwrap_or(1);
     let account_key = format!("account:{}", username.to_lowercase());
     let address_key = format!("address:{client}");
-    if throttle::failures(&state.db, &account_key, window_start).await?
-        >= config.login_max_failures_per_account
-        || throttle::failures(&state.db, &address_key, window_start).await?
-            >= config.login_max_failures_per_ip
+    let account_attempts = throttle::count_attempt(&state.db, &account_key, window_start).await?;
+    let address_attempts = throttle::count_attempt(&state.db, &address_key, window_start).await?;
+    if account_attempts > config.login_max_failures_per_account
+        || address_attempts > config.login_max_failures_per_ip
     {
         return Err(ApiError::too_many(
             "too many failed logins; try again later",
@@ -211,31 +217,27 @@ async fn password_grant(
 
     let found = users::credentials(&state.db, &username).await?;
     let ok = password::verify(password, found.as_ref().map(|(_, hash, _)| hash.clone())).await?;
-    let user = match found {
-        Some((id, _, false)) if ok => id,
-        Some((_, _, true)) if ok => {
-            return Err(ApiError::oauth("invalid_grant", "the account is disabled"));
-        }
-        _ => {
-            throttle::record_failure(&state.db, &account_key, window_start).await?;
-            throttle::record_failure(&state.db, &address_key, window_start).await?;
-            return Err(ApiError::oauth(
-                "invalid_grant",
-                "wrong username or password",
-            ));
-        }
+    // One answer for every refusal, so it can't confirm a password or an account.
+    let Some((user, _, false)) = found.filter(|_| ok) else {
+        return Err(ApiError::oauth(
+            "invalid_grant",
+            "wrong username or password, or the account is disabled",
+        ));
     };
+    throttle::forgive_attempt(&state.db, &address_key, window_start).await?;
     throttle::clear(&state.db, &account_key).await?;
-    issue(state, user, Uuid::now_v7()).await
+    issue(&state.db, state, user, Uuid::now_v7()).await
 }
 
 async fn refresh_grant(state: &AppState, token: &str) -> ApiResult<TokenResponse> {
+    // Spend the old token and store its successor in one transaction: a concurrent
+    // reuse either waits for both or sees neither, so when it revokes the family the
+    // successor is revoked too.
     let txn = db::begin_write(&state.db).await?;
-    let redemption = tokens::redeem(&txn, &hash_refresh_token(token)).await?;
-    // Commit even on reuse: the family's revocation must stick.
-    txn.commit().await.map_err(StoreError::from)?;
-    match redemption {
-        Redemption::Redeemed { user_id, family_id } => issue(state, user_id, family_id).await,
+    let issued = match tokens::redeem(&txn, &hash_refresh_token(token)).await? {
+        Redemption::Redeemed { user_id, family_id } => {
+            Ok(issue(&txn, state, user_id, family_id).await?)
+        }
         Redemption::Reused => Err(ApiError::oauth(
             "invalid_grant",
             "this refresh token was already used; every token of this login has been revoked",
@@ -244,20 +246,31 @@ async fn refresh_grant(state: &AppState, token: &str) -> ApiResult<TokenResponse
             "invalid_grant",
             "the refresh token is unknown, expired or revoked",
         )),
-    }
+    };
+    // Commit either way: a detected reuse's revocation must stick.
+    txn.commit().await.map_err(StoreError::from)?;
+    issued
 }
 
 /// Issues an access token and a new refresh token in `family_id`.
-async fn issue(state: &AppState, user_id: UserId, family_id: Uuid) -> ApiResult<TokenResponse> {
-    let user = users::get_self(&state.db, user_id).await?;
+async fn issue(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    user_id: UserId,
+    family_id: Uuid,
+) -> ApiResult<TokenResponse> {
+    let user = users::get_self(db, user_id).await?;
     if user.disabled {
-        return Err(ApiError::oauth("invalid_grant", "the account is disabled"));
+        return Err(ApiError::oauth(
+            "invalid_grant",
+            "wrong username or password, or the account is disabled",
+        ));
     }
     let access_token = state.keys.issue(user.id, &user.roles)?;
     let refresh_token = new_refresh_token();
     let ttl = i64::try_from(state.config.refresh_token_ttl_secs).unwrap_or(i64::MAX);
     tokens::insert(
-        &state.db,
+        db,
         user.id,
         family_id,
         hash_refresh_token(&refresh_token),

@@ -107,9 +107,11 @@ pub struct OrgPatch {
     )]
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    /// `null` clears the region.
+    #[serde(default, deserialize_with = "crate::extract::present")]
     #[validate(custom(function = "crate::validate::region_code"))]
-    #[schema(pattern = "^[0-9]{6}$")]
-    pub region_code: Option<String>,
+    #[schema(pattern = "^[0-9]{6}$", value_type = Option<String>)]
+    pub region_code: Option<Option<String>>,
     #[validate(custom(function = "crate::validate::time_zone"))]
     #[schema(max_length = 64)]
     pub time_zone: Option<String>,
@@ -177,6 +179,7 @@ pub async fn create(
             };
             let org = match repo::insert(txn, Some(&parent), new).await {
                 Err(e) if e.is_conflict_on("code") => {
+                    // Name the organisation that holds the code, if the caller may see it.
                     let existing = repo::find_by_code_unscoped(txn, &input.code)
                         .await?
                         .filter(|o| reach.covers(&o.path))
@@ -249,7 +252,7 @@ pub async fn update(
     let patch = body.value;
     let changes = OrgChanges {
         name: patch.name.map(|n| n.trim().to_owned()),
-        region_code: patch.region_code.map(Some),
+        region_code: patch.region_code,
         time_zone: patch.time_zone,
     };
     let org = repo::update(&state.db, &current, if_match.0, changes).await?;

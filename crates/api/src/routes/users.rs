@@ -9,7 +9,6 @@ use crate::state::State;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 use unionhall_domain::OrgId;
 use unionhall_domain::orgs::Reach;
 use unionhall_domain::roles::Role;
@@ -169,6 +168,30 @@ async fn check_grants(
     Ok(())
 }
 
+/// Fails with 403 unless the caller may grant every role `target` holds.
+async fn check_dominates(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    reach: &Reach,
+    target: &User,
+) -> ApiResult<()> {
+    let ids: Vec<Uuid> = target.roles.iter().map(|b| b.org_id.0).collect();
+    let found = orgs::get_many(db, reach, &ids).await?;
+    let dominated = target.roles.iter().all(|b| {
+        found
+            .iter()
+            .find(|o| o.id == b.org_id)
+            .is_some_and(|o| principal.may_grant(b.role, &o.path))
+    });
+    if dominated {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "this account holds roles you may not grant, so you may not manage it",
+        ))
+    }
+}
+
 fn bindings_of(roles: &[RoleBindingDto]) -> Vec<RoleBinding> {
     roles
         .iter()
@@ -303,14 +326,13 @@ pub async fn update(
             "you can't disable your own account or change your own roles",
         ));
     }
+    // Managing an account — its password, its status, its roles — takes the power to
+    // grant every role it holds: otherwise a city admin could take over a federation
+    // admin whose account happens to belong to the city.
+    check_dominates(&state.db, &principal, &reach, &current).await?;
     let roles = patch.roles.as_deref().map(bindings_of);
     if let Some(new_roles) = &roles {
-        // Both the roles granted and the roles taken away must be within the caller's power.
-        let before: HashSet<RoleBinding> = current.roles.iter().copied().collect();
-        let after: HashSet<RoleBinding> = new_roles.iter().copied().collect();
         check_grants(&state.db, &principal, &reach, &pointed(new_roles, "/roles")).await?;
-        let removed: Vec<RoleBinding> = before.difference(&after).copied().collect();
-        check_grants(&state.db, &principal, &reach, &pointed(&removed, "/roles")).await?;
     }
     let password_hash = match patch.password {
         Some(pw) => Some(password::hash(pw).await?),
