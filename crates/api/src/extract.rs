@@ -242,9 +242,42 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// The `If-Match` header: the ETag the client last saw. Absent means "no precondition".
+/// The `If-Match` header as sent. It is judged in the handler, against the resource's
+/// current version and after the body has been checked (see [`IfMatch::expect`]).
 #[derive(Debug, Clone)]
-pub struct IfMatch(pub Option<i32>);
+pub struct IfMatch(pub Option<String>);
+
+/// The longest `If-Match` accepted (the spec's `maxLength`).
+pub const IF_MATCH_MAX: usize = 256;
+
+impl IfMatch {
+    /// The version an update must find, given the resource is now at `current`:
+    /// `None` when there is no precondition (no header, or `*`). A list matches if any
+    /// of its strong tags does (RFC 9110 §13.1.1: weak tags never match). No match is 412.
+    pub fn expect(&self, current: i32) -> Result<Option<i32>, ApiError> {
+        let Some(raw) = &self.0 else { return Ok(None) };
+        if raw.len() > IF_MATCH_MAX {
+            return Err(ApiError::field(
+                "/If-Match",
+                "length",
+                format!("If-Match is longer than {IF_MATCH_MAX} characters"),
+            ));
+        }
+        let raw = raw.trim();
+        if raw == "*" {
+            return Ok(None);
+        }
+        let matches = raw
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == etag(current));
+        if matches {
+            Ok(Some(current))
+        } else {
+            Err(ApiError::precondition_failed())
+        }
+    }
+}
 
 /// The ETag of a resource at `version`.
 pub fn etag(version: i32) -> String {
@@ -264,24 +297,11 @@ impl FromRequest for IfMatch {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = match req.headers().get(header::IF_MATCH) {
-            None => Ok(IfMatch(None)),
-            Some(v) => {
-                let text = v.to_str().unwrap_or("").trim();
-                if text == "*" {
-                    Ok(IfMatch(None))
-                } else {
-                    // An ETag we never issued can't match: that is a failed precondition.
-                    text.trim_start_matches("W/")
-                        .strip_prefix("\"v")
-                        .and_then(|rest| rest.strip_suffix('"'))
-                        .and_then(|n| n.parse::<i32>().ok())
-                        .map(|n| IfMatch(Some(n)))
-                        .ok_or_else(ApiError::precondition_failed)
-                }
-            }
-        };
-        std::future::ready(parsed)
+        let raw = req
+            .headers()
+            .get(header::IF_MATCH)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        std::future::ready(Ok(IfMatch(raw)))
     }
 }
 
@@ -339,5 +359,32 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
         }
         E::Deserialize(e) if e.is_data() => ApiError::field("/", "type", e.to_string()).into(),
         other => ApiError::malformed(other.to_string()).into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judged(header: Option<&str>, current: i32) -> Result<Option<i32>, u16> {
+        IfMatch(header.map(str::to_owned))
+            .expect(current)
+            .map_err(|e| e.kind().describe().2.as_u16())
+    }
+
+    #[test]
+    fn if_match_is_judged_against_the_current_version() {
+        assert_eq!(judged(None, 3), Ok(None));
+        assert_eq!(judged(Some("*"), 3), Ok(None));
+        assert_eq!(judged(Some("\"v3\""), 3), Ok(Some(3)));
+        assert_eq!(judged(Some("\"v1\", \"v3\""), 3), Ok(Some(3)));
+        assert_eq!(judged(Some("\"v2\""), 3), Err(412));
+        assert_eq!(
+            judged(Some("W/\"v3\""), 3),
+            Err(412),
+            "weak tags never match"
+        );
+        assert_eq!(judged(Some("garbage"), 3), Err(412));
+        assert_eq!(judged(Some(&"x".repeat(300)), 3), Err(422));
     }
 }

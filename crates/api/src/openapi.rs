@@ -31,7 +31,7 @@ pub struct IdempotencyKeyHeader {
 #[into_params(parameter_in = Header)]
 pub struct IfMatchHeader {
     /// The `ETag` from the last read; a stale one is a 412.
-    #[param(rename = "If-Match", max_length = 64)]
+    #[param(rename = "If-Match", max_length = 256)]
     #[allow(dead_code)]
     if_match: Option<String>,
 }

@@ -244,8 +244,8 @@ pub async fn update(
     state: State,
     principal: Principal,
     id: web::Path<Uuid>,
-    if_match: IfMatch,
     body: ValidatedJson<OrgPatch>,
+    if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
     let reach = principal.require_admin()?;
     let current = repo::get(&state.db, &reach, *id).await?;
@@ -255,6 +255,12 @@ pub async fn update(
         region_code: patch.region_code,
         time_zone: patch.time_zone,
     };
-    let org = repo::update(&state.db, &current, if_match.0, changes).await?;
+    let org = repo::update(
+        &state.db,
+        &current,
+        if_match.expect(current.version)?,
+        changes,
+    )
+    .await?;
     Ok(with_etag(&mut HttpResponse::Ok(), org.version).json(OrgOut::from(org)))
 }

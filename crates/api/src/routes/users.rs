@@ -309,8 +309,8 @@ pub async fn update(
     state: State,
     principal: Principal,
     id: web::Path<Uuid>,
-    if_match: IfMatch,
     body: ValidatedJson<UserPatch>,
+    if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
     let reach = principal.require_admin()?;
     let current = repo::get(&state.db, &reach, *id).await?;
@@ -345,7 +345,7 @@ pub async fn update(
         roles,
     };
     let txn = unionhall_persistence::db::begin_write(&state.db).await?;
-    let user = repo::update(&txn, &current, if_match.0, changes).await?;
+    let user = repo::update(&txn, &current, if_match.expect(current.version)?, changes).await?;
     txn.commit()
         .await
         .map_err(unionhall_persistence::StoreError::from)?;
