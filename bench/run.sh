@@ -91,7 +91,15 @@ to_ms() { python3 -c 'import sys,re; v=sys.argv[1]; n,u=re.match(r"([\d.]+)(\w+)
 pgbench_run() {
     pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" \
         -D admin_id="$ADMIN_ID" -D root_path="$ROOT_PATH" -D root_upper="$ROOT_UPPER" \
-        -f "$1" "$PG/$DB" 2>/dev/null | awk '/^tps/ { print $3 }'
+        -f "$1" "$PG/$DB" >"$TMP/pgbench.out" 2>&1 || true
+    local tps
+    tps=$(awk '/^tps/ { print $3 }' "$TMP/pgbench.out")
+    if [[ -z "$tps" ]]; then
+        echo "pgbench failed on $1 (too many connections? other tests running?):" >&2
+        tail -5 "$TMP/pgbench.out" >&2
+        exit 1
+    fi
+    echo "$tps"
 }
 
 read -r HTTP _ _ < <(wrk_run /healthz)
