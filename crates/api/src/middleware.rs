@@ -41,6 +41,11 @@ pub async fn observe(
         Duration::from_secs(s.config.request_timeout_secs)
     });
     let method = req.method().to_string();
+    // Known before routing (actix matches the path against its resource map), so even a
+    // request that ends without a response is counted under its route.
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "(unmatched)".to_owned());
     let ctx = RequestContext {
         request_id: request_id.clone(),
         path: req.path().to_owned(),
@@ -85,15 +90,11 @@ pub async fn observe(
             if let Ok(value) = HeaderValue::from_str(&request_id) {
                 res.headers_mut().insert(REQUEST_ID, value);
             }
-            let route = res
-                .request()
-                .match_pattern()
-                .unwrap_or_else(|| "(unmatched)".to_owned());
             log(&route, res.status().as_u16());
             Ok(res)
         }
         Err(err) => {
-            log("(unmatched)", err.status_code().as_u16());
+            log(&route, err.status_code().as_u16());
             Err(err.with_context(ctx).into())
         }
     }

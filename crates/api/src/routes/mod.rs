@@ -38,13 +38,16 @@ impl Endpoint {
         self
     }
 
+    /// GET, and HEAD with it (RFC 9110 §9.3.2: the same answer without a body, which
+    /// actix leaves off for HEAD).
     pub fn get<F, Args>(self, handler: F) -> Self
     where
         F: Handler<Args>,
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        self.on(Method::GET, "GET", handler)
+        self.on(Method::GET, "GET", handler.clone())
+            .on(Method::HEAD, "HEAD", handler)
     }
 
     pub fn post<F, Args>(self, handler: F) -> Self
