@@ -80,30 +80,50 @@ pub fn parse_json<T: DeserializeOwned + Validate>(
 ) -> Result<ValidatedJson<T>, ApiError> {
     let canonical: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
-    let value: T = serde_path_to_error::deserialize(&canonical).map_err(|e| {
-        let pointer = pointer_of(e.path());
-        let inner = e.into_inner().to_string();
-        let code = if inner.starts_with("unknown field") {
-            "unknown_field"
-        } else if inner.starts_with("missing field") {
-            "required"
-        } else if inner.starts_with("unknown variant") {
-            "enum"
-        } else {
-            "type"
-        };
-        // A missing field is reported at its parent; name the field itself.
-        let pointer = match (code, inner.split('`').nth(1)) {
-            ("required", Some(field)) => format!("{}/{}", pointer.trim_end_matches('/'), field),
-            _ => pointer,
-        };
-        ApiError::validation(vec![FieldError::new(pointer, code, inner)])
-    })?;
+    let value: T = serde_path_to_error::deserialize(&canonical)
+        .map_err(|e| shape_error(e, "unknown_field"))?;
+    let value = checked(value)?;
+    let digest = hex::encode(Sha256::digest(canonical.to_string().as_bytes()));
+    Ok(ValidatedJson { value, digest })
+}
+
+/// Turns a deserialisation failure into a 422 pointing at the field: where it failed,
+/// or, for a missing or unknown name (which serde reports at the parent), the name.
+fn shape_error<E: std::fmt::Display>(
+    err: serde_path_to_error::Error<E>,
+    unknown_code: &'static str,
+) -> ApiError {
+    let at = pointer_of(err.path());
+    let message = err.into_inner().to_string();
+    let code = if message.starts_with("unknown field") {
+        unknown_code
+    } else if message.starts_with("missing field") {
+        "required"
+    } else if message.starts_with("unknown variant") {
+        "enum"
+    } else if message.starts_with("duplicate field") {
+        "duplicate"
+    } else {
+        "type"
+    };
+    let pointer = match (code, message.split('`').nth(1)) {
+        (c, Some(name))
+            if (c == "required" || c == "duplicate" || c == unknown_code)
+                && !at.ends_with(&format!("/{name}")) =>
+        {
+            format!("{}/{}", at.trim_end_matches('/'), name)
+        }
+        _ => at,
+    };
+    ApiError::validation(vec![FieldError::new(pointer, code, message)])
+}
+
+/// Runs a type's `validator` rules.
+fn checked<T: Validate>(value: T) -> Result<T, ApiError> {
     value
         .validate()
         .map_err(|e| ApiError::validation(flatten_validation("", &e)))?;
-    let digest = hex::encode(Sha256::digest(canonical.to_string().as_bytes()));
-    Ok(ValidatedJson { value, digest })
+    Ok(value)
 }
 
 fn pointer_of(path: &serde_path_to_error::Path) -> String {
@@ -203,24 +223,9 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidQuery<T> {
 /// Parses a query string into `T`, as [`ValidQuery`] does.
 pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, ApiError> {
     let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
-    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
-        let pointer = pointer_of(e.path());
-        let inner = e.into_inner().to_string();
-        let code = if inner.starts_with("unknown field") {
-            "unknown_parameter"
-        } else {
-            "type"
-        };
-        let pointer = match (code, inner.split('`').nth(1)) {
-            ("unknown_parameter", Some(name)) => format!("/{name}"),
-            _ => pointer,
-        };
-        ApiError::validation(vec![FieldError::new(pointer, code, inner)])
-    })?;
-    value
-        .validate()
-        .map_err(|e| ApiError::validation(flatten_validation("", &e)))?;
-    Ok(value)
+    let value: T =
+        serde_path_to_error::deserialize(de).map_err(|e| shape_error(e, "unknown_parameter"))?;
+    checked(value)
 }
 
 fn form_urlencoded_parse(query: &str) -> url_form::Parse<'_> {

@@ -122,6 +122,16 @@ async fn wrong_field_type_is_422_with_pointer() {
 }
 
 #[tokio::test]
+async fn a_repeated_query_parameter_is_422_at_that_parameter() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let reply = app.get("/v1/orgs?limit=5&limit=6", &token).await;
+    reply.assert_problem(422, "validation");
+    assert_eq!(reply.pointers(), vec!["/limit".to_owned()]);
+    assert_eq!(reply.json["errors"][0]["code"], "duplicate");
+}
+
+#[tokio::test]
 async fn unknown_field_is_422_unknown_field() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
