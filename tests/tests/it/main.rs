@@ -6,3 +6,4 @@ mod auth;
 mod conventions;
 mod openapi;
 mod orgs_users;
+mod startup;
