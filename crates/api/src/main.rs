@@ -59,18 +59,26 @@ enum AdminCommand {
     },
 }
 
-fn init_logging(config: &Config) {
+/// Structured logs to stderr, written by a background thread so a slow terminal or
+/// pipe never stalls a request. The guard flushes what is queued when `main` returns.
+fn init_logging(config: &Config) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("UNIONHALL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // Not lossy: when the queue is full, requests wait rather than lose log lines.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_ansi(ansi)
+        .with_writer(writer);
     if config.log_format == "json" {
         builder.json().flatten_event(true).init();
     } else {
         builder.init();
     }
+    guard
 }
 
 fn main() -> ExitCode {
@@ -85,7 +93,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(&config);
+    let _log_guard = init_logging(&config);
     let command = cli.command.unwrap_or(Command::Serve);
     let result = if let Command::Serve = command {
         // actix runs its own runtimes: the system one here, one per worker thread.

@@ -1,7 +1,9 @@
 //! A small Prometheus registry: request counts and latency histograms per route,
-//! requests in flight, uptime. Route patterns (not raw paths) keep label sets bounded.
+//! requests in flight, uptime. Route patterns (not raw paths) keep label sets bounded,
+//! and a request on a known route allocates nothing here.
 
-use std::collections::BTreeMap;
+use actix_web::http::Method;
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -11,21 +13,20 @@ const BUCKETS: [f64; 11] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
+/// Counts for one method on one route.
 #[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
+struct Series {
+    by_status: Vec<(u16, u64)>,
+    buckets: [u64; BUCKETS.len()],
     count: u64,
     sum: f64,
 }
-
-type RouteKey = (String, String);
 
 /// Counters shared by every worker.
 pub struct Metrics {
     started: Instant,
     in_flight: AtomicI64,
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<RouteKey, Histogram>>,
+    routes: Mutex<HashMap<String, Vec<(Method, Series)>>>,
 }
 
 impl Default for Metrics {
@@ -33,8 +34,7 @@ impl Default for Metrics {
         Metrics {
             started: Instant::now(),
             in_flight: AtomicI64::new(0),
-            requests: Mutex::default(),
-            latency: Mutex::default(),
+            routes: Mutex::default(),
         }
     }
 }
@@ -46,26 +46,35 @@ impl Metrics {
     }
 
     /// A request finished.
-    pub fn finish(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+    pub fn finish(&self, method: &Method, route: &str, status: u16, elapsed: Duration) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
-        if let Ok(mut requests) = self.requests.lock() {
-            *requests
-                .entry((method.to_owned(), route.to_owned(), status))
-                .or_default() += 1;
-        }
-        if let Ok(mut latency) = self.latency.lock() {
-            let h = latency
-                .entry((method.to_owned(), route.to_owned()))
-                .or_default();
-            let secs = elapsed.as_secs_f64();
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                if secs <= *bound {
-                    h.counts[i] += 1;
-                }
+        let Ok(mut routes) = self.routes.lock() else {
+            return;
+        };
+        let methods = match routes.get_mut(route) {
+            Some(m) => m,
+            None => routes.entry(route.to_owned()).or_default(),
+        };
+        let series = match methods.iter().position(|(m, _)| m == method) {
+            Some(i) => &mut methods[i].1,
+            None => {
+                methods.push((method.clone(), Series::default()));
+                let last = methods.len() - 1;
+                &mut methods[last].1
             }
-            h.count += 1;
-            h.sum += secs;
+        };
+        match series.by_status.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, n)) => *n += 1,
+            None => series.by_status.push((status, 1)),
         }
+        let secs = elapsed.as_secs_f64();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                series.buckets[i] += 1;
+            }
+        }
+        series.count += 1;
+        series.sum += secs;
     }
 
     /// The Prometheus text exposition.
@@ -91,17 +100,24 @@ impl Metrics {
             "unionhall_http_requests_in_flight {}",
             self.in_flight.load(Ordering::Relaxed)
         );
+        let Ok(routes) = self.routes.lock() else {
+            return out;
+        };
+        let mut sorted: Vec<_> = routes.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
         let _ = writeln!(
             out,
             "# HELP unionhall_http_requests_total Requests served, by method, route and status."
         );
         let _ = writeln!(out, "# TYPE unionhall_http_requests_total counter");
-        if let Ok(requests) = self.requests.lock() {
-            for ((method, route, status), n) in requests.iter() {
-                let _ = writeln!(
-                    out,
-                    "unionhall_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
-                );
+        for (route, methods) in &sorted {
+            for (method, series) in methods.iter() {
+                for (status, n) in &series.by_status {
+                    let _ = writeln!(
+                        out,
+                        "unionhall_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
+                    );
+                }
             }
         }
         let _ = writeln!(
@@ -112,33 +128,60 @@ impl Metrics {
             out,
             "# TYPE unionhall_http_request_duration_seconds histogram"
         );
-        if let Ok(latency) = self.latency.lock() {
-            for ((method, route), h) in latency.iter() {
+        for (route, methods) in &sorted {
+            for (method, s) in methods.iter() {
                 let labels = format!("method=\"{method}\",route=\"{route}\"");
                 for (i, bound) in BUCKETS.iter().enumerate() {
                     let _ = writeln!(
                         out,
                         "unionhall_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}",
-                        h.counts[i]
+                        s.buckets[i]
                     );
                 }
                 let _ = writeln!(
                     out,
                     "unionhall_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                    h.count
+                    s.count
                 );
                 let _ = writeln!(
                     out,
                     "unionhall_http_request_duration_seconds_sum{{{labels}}} {}",
-                    h.sum
+                    s.sum
                 );
                 let _ = writeln!(
                     out,
                     "unionhall_http_request_duration_seconds_count{{{labels}}} {}",
-                    h.count
+                    s.count
                 );
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_by_route_method_and_status() {
+        let m = Metrics::default();
+        m.begin();
+        m.finish(&Method::GET, "/v1/orgs", 200, Duration::from_millis(3));
+        m.begin();
+        m.finish(&Method::GET, "/v1/orgs", 200, Duration::from_millis(30));
+        m.begin();
+        m.finish(&Method::POST, "/v1/orgs", 422, Duration::from_millis(1));
+        let text = m.render();
+        assert!(text.contains(
+            "unionhall_http_requests_total{method=\"GET\",route=\"/v1/orgs\",status=\"200\"} 2"
+        ));
+        assert!(text.contains(
+            "unionhall_http_requests_total{method=\"POST\",route=\"/v1/orgs\",status=\"422\"} 1"
+        ));
+        assert!(text.contains(
+            "unionhall_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/orgs\",le=\"0.005\"} 1"
+        ));
+        assert!(text.contains("unionhall_http_requests_in_flight 0"));
     }
 }

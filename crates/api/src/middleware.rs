@@ -40,7 +40,7 @@ pub async fn observe(
     let timeout = state.as_ref().map_or(Duration::from_secs(30), |s| {
         Duration::from_secs(s.config.request_timeout_secs)
     });
-    let method = req.method().to_string();
+    let method = req.method().clone();
     // Known before routing (actix matches the path against its resource map), so even a
     // request that ends without a response is counted under its route.
     let route = req
