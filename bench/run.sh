@@ -12,6 +12,7 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 DB=unionhall_bench
+PII_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 BIN="$CARGO_TARGET_DIR/release/unionhall"
 TMP=$(mktemp -d -t unionhall-bench.XXXXXX)
@@ -55,7 +56,7 @@ psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE 
 PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 UNIONHALL_BIND=127.0.0.1:$PORT UNIONHALL_DATABASE_URL="$PG/$DB" UNIONHALL_DATA_DIR="$TMP/pg" \
-    UNIONHALL_JWT_SECRET=bench-secret-bench-secret-bench-secret-0123 \
+    UNIONHALL_JWT_SECRET=bench-secret-bench-secret-bench-secret-0123 UNIONHALL_PII_KEY="$PII_KEY" \
     UNIONHALL_ADMIN_PASSWORD=bench-admin-password \
     "$BIN" serve >"$TMP/pg.log" 2>&1 &
 PID=$!
@@ -63,7 +64,7 @@ wait_ready "$BASE"
 sleep 1
 IDLE_RSS=$(rss_kb "$PID" VmRSS)
 UNIONHALL_DATABASE_URL="$PG/$DB" UNIONHALL_JWT_SECRET=bench-secret-bench-secret-bench-secret-0123 \
-    UNIONHALL_LOG=warn "$BIN" demo >/dev/null
+    UNIONHALL_PII_KEY="$PII_KEY" UNIONHALL_LOG=warn "$BIN" demo >/dev/null
 TOKEN=$(curl -fsS "$BASE/v1/auth/token" -H 'Content-Type: application/json' \
     -d '{"grant_type":"password","username":"admin","password":"bench-admin-password"}' | jq -r .access_token)
 ROOT=$(curl -fsS "$BASE/v1/me" -H "Authorization: Bearer $TOKEN" | jq -r '.roles[0].org_id')

@@ -13,6 +13,8 @@ use unionhall_api::server;
 
 /// The JWT secret test servers sign with, so tests can forge tokens deliberately.
 pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
+/// The personal-data key test servers seal with (64 hex characters).
+pub const PII_KEY: &str = "7e3f1c2a9b8d4e6f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071";
 /// The first admin's credentials.
 pub const ADMIN_USERNAME: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
@@ -113,6 +115,7 @@ impl TestApp {
             data_dir: dir.path().to_path_buf(),
             database_url: Some(database_url),
             jwt_secret: Some(JWT_SECRET.into()),
+            pii_key: Some(PII_KEY.into()),
             admin_username: ADMIN_USERNAME.into(),
             admin_password: Some(ADMIN_PASSWORD.into()),
             workers: 2,

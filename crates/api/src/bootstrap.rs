@@ -1,4 +1,4 @@
-//! First-start duties: the JWT secret when none is configured, the root organisation
+//! First-start duties: the JWT secret and personal-data key when none is configured, the root organisation
 //! and the first federation admin, and `admin create` for later admins.
 
 use crate::auth::password;
@@ -46,6 +46,40 @@ pub fn jwt_secret(config: &Config) -> Result<String, StartError> {
     file.write_all(secret.as_bytes())
         .map_err(|e| format!("can't write {}: {e}", path.display()))?;
     Ok(secret)
+}
+
+/// The configured personal-data key, or on SQLite one generated at first start and
+/// kept in `data_dir/pii-key` (mode 0600), so sealed data stays readable across
+/// restarts.
+pub fn pii_key(config: &Config) -> Result<String, StartError> {
+    if let Some(key) = &config.pii_key {
+        return Ok(key.trim().to_owned());
+    }
+    if config.backend() == Backend::Postgres {
+        return Err("configuration: UNIONHALL_PII_KEY: required with PostgreSQL".into());
+    }
+    let path = config.data_dir.join("pii-key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_owned();
+        if crate::pii::is_valid_key(&existing) {
+            return Ok(existing);
+        }
+        // Never overwrite a key file we can't read as a key: data sealed under it
+        // would be lost for good.
+        return Err(format!(
+            "{} does not hold a 64-hex-character key; fix or remove it",
+            path.display()
+        )
+        .into());
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("configuration: UNIONHALL_DATA_DIR: {e}"))?;
+    let key = crate::pii::generate_key_hex();
+    let mut file =
+        open_private(&path).map_err(|e| format!("can't write {}: {e}", path.display()))?;
+    file.write_all(key.as_bytes())
+        .map_err(|e| format!("can't write {}: {e}", path.display()))?;
+    Ok(key)
 }
 
 #[cfg(unix)]

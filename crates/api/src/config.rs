@@ -33,6 +33,11 @@ pub struct Config {
     /// and kept in `data_dir` otherwise.
     #[serde(deserialize_with = "optional_string_like")]
     pub jwt_secret: Option<String>,
+    /// Key for personal data (ID numbers, phones): 64 hex characters (32 bytes), used
+    /// to encrypt them and to key their lookup hashes. Required with PostgreSQL;
+    /// generated and kept in `data_dir` otherwise. Losing it loses the data.
+    #[serde(deserialize_with = "optional_string_like")]
+    pub pii_key: Option<String>,
     /// Earlier secrets still accepted for verification during a rotation, comma-separated.
     #[serde(deserialize_with = "string_like")]
     pub jwt_previous_secrets: String,
@@ -100,6 +105,7 @@ impl Default for Config {
             db_min_connections: 1,
             db_acquire_timeout_secs: 5,
             jwt_secret: None,
+            pii_key: None,
             jwt_previous_secrets: String::new(),
             jwt_issuer: "unionhall".into(),
             jwt_audience: "unionhall-api".into(),
@@ -252,6 +258,19 @@ impl Config {
                 "required with PostgreSQL: every node must sign with the same secret",
             ));
         }
+        if let Some(key) = &self.pii_key {
+            if !crate::pii::is_valid_key(key) {
+                return Err(bad(
+                    "UNIONHALL_PII_KEY",
+                    "must be 64 hexadecimal characters (32 bytes)",
+                ));
+            }
+        } else if self.backend() == Backend::Postgres {
+            return Err(bad(
+                "UNIONHALL_PII_KEY",
+                "required with PostgreSQL: every node must seal personal data with the same key",
+            ));
+        }
         if self.previous_jwt_secrets().iter().any(|s| s.len() < 32) {
             return Err(bad(
                 "UNIONHALL_JWT_PREVIOUS_SECRETS",
@@ -389,6 +408,26 @@ mod tests {
         };
         let err = config.check().unwrap_err();
         assert_eq!(err.setting, "UNIONHALL_JWT_SECRET");
+    }
+
+    #[test]
+    fn postgres_needs_a_pii_key_and_keys_are_hex() {
+        let config = Config {
+            database_url: Some("postgres://x@localhost/db".into()),
+            jwt_secret: Some("x".repeat(32)),
+            ..Config::default()
+        };
+        assert_eq!(config.check().unwrap_err().setting, "UNIONHALL_PII_KEY");
+        let config = Config {
+            pii_key: Some("ab".repeat(32)),
+            ..config
+        };
+        config.check().unwrap();
+        let config = Config {
+            pii_key: Some("not hex".into()),
+            ..Config::default()
+        };
+        assert_eq!(config.check().unwrap_err().setting, "UNIONHALL_PII_KEY");
     }
 
     #[test]

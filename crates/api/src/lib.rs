@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;
+pub mod pii;
 pub mod request_context;
 pub mod routes;
 pub mod server;

@@ -4,7 +4,7 @@
 //! 413/415/422, PATCH → 412, …) so no handler repeats them.
 
 use crate::error::{Problem, ProblemKind};
-use crate::routes::{auth, health, me, orgs, problems, users};
+use crate::routes::{auth, health, me, members, orgs, problems, users};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder};
@@ -51,6 +51,9 @@ pub struct IfMatchHeader {
         auth::token, auth::revoke, me::me,
         orgs::create, orgs::list, orgs::get, orgs::update,
         users::create, users::list, users::get, users::update,
+        members::create, members::list, members::get, members::update,
+        members::transfer, members::withdraw, members::lapse, members::reinstate,
+        members::history, members::reveal, members::audit_events,
     ),
     components(schemas(Problem)),
     modifiers(&Conventions),
@@ -59,6 +62,8 @@ pub struct IfMatchHeader {
         (name = "auth", description = "Tokens and the caller"),
         (name = "orgs", description = "The organisation tree"),
         (name = "users", description = "Staff accounts and roles"),
+        (name = "members", description = "Members: enrolment, lifecycle, history and audited reveal of personal data"),
+        (name = "audit", description = "The audit trail of personal-data reveals"),
         (name = "operations", description = "Health, readiness, metrics, problem types"),
     ),
 )]

@@ -6,6 +6,7 @@ use crate::error::ApiError;
 use crate::extract::{json_error, path_error, query_error};
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
+use crate::pii::PiiCipher;
 use crate::state::AppState;
 use crate::{bootstrap, middleware, routes};
 use actix_cors::Cors;
@@ -39,12 +40,15 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         config.access_token_ttl_secs,
     )
     .map_err(|e| format!("configuration: UNIONHALL_JWT_SECRET: {e}"))?;
+    let pii = PiiCipher::from_hex(&bootstrap::pii_key(&config)?)
+        .map_err(|e| format!("configuration: UNIONHALL_PII_KEY: {e}"))?;
     bootstrap::first_start(&db, &config).await?;
     Ok(AppState {
         db,
         config: Arc::new(config),
         keys: Arc::new(keys),
         metrics: Arc::new(Metrics::default()),
+        pii: Arc::new(pii),
     })
 }
 

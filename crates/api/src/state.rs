@@ -1,9 +1,10 @@
-//! What every handler can reach: the pool, the configuration, the token keys and the
-//! metrics registry. Nothing per-user lives here, so nodes stay interchangeable.
+//! What every handler can reach: the pool, the configuration, the token keys, the
+//! personal-data cipher and the metrics registry. Nothing per-user lives here, so nodes stay interchangeable.
 
 use crate::auth::Keys;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::pii::PiiCipher;
 use std::sync::Arc;
 use unionhall_persistence::Db;
 
@@ -14,6 +15,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub keys: Arc<Keys>,
     pub metrics: Arc<Metrics>,
+    /// Seals and unseals personal data.
+    pub pii: Arc<PiiCipher>,
 }
 
 /// The extractor handlers use.

@@ -1,7 +1,7 @@
 //! Field rules for `#[validate(custom(function = …))]`, each delegating to the domain
 //! rule and carrying its stable code, so every endpoint reports a bad value the same way.
 
-use unionhall_domain::{orgs, users};
+use unionhall_domain::{orgs, person, users};
 use validator::ValidationError;
 
 fn refused(code: &'static str, message: String) -> ValidationError {
@@ -55,4 +55,33 @@ pub fn username(name: &str) -> Result<(), ValidationError> {
 /// A new password.
 pub fn password(pw: &str) -> Result<(), ValidationError> {
     users::check_password(pw).map_err(|e| refused(e.code(), e.to_string()))
+}
+
+/// A person's name (Chinese, minority with `·`, or Latin), 1–50 characters.
+pub fn person_name(name: &str) -> Result<(), ValidationError> {
+    // Parsing trims surrounding whitespace; a control character anywhere (even a
+    // trailing newline) is refused rather than silently dropped.
+    if name.chars().any(char::is_control) {
+        return Err(refused(
+            person::PersonDataError::Name.code(),
+            person::PersonDataError::Name.to_string(),
+        ));
+    }
+    person::PersonName::parse(name)
+        .map(|_| ())
+        .map_err(|e| refused(e.code(), e.to_string()))
+}
+
+/// A resident ID number (GB 11643-1999). The message never repeats the value.
+pub fn id_number(id: &str) -> Result<(), ValidationError> {
+    person::IdNumber::parse(id)
+        .map(|_| ())
+        .map_err(|e| refused(e.code(), e.to_string()))
+}
+
+/// A mainland mobile number. The message never repeats the value.
+pub fn phone(phone: &str) -> Result<(), ValidationError> {
+    person::Phone::parse(phone)
+        .map(|_| ())
+        .map_err(|e| refused(e.code(), e.to_string()))
 }

@@ -54,6 +54,10 @@ id_type!(
     /// A login account: staff, platform or member.
     UserId
 );
+id_type!(
+    /// A membership: one person's record in one union.
+    MemberId
+);
 
 #[cfg(test)]
 mod tests {

@@ -5,9 +5,10 @@
 //! (CI asserts this crate depends on neither sea-orm nor actix).
 
 pub mod ids;
+pub mod members;
 pub mod orgs;
 pub mod person;
 pub mod roles;
 pub mod users;
 
-pub use ids::{OrgId, UserId};
+pub use ids::{MemberId, OrgId, UserId};

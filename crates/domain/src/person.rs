@@ -54,10 +54,32 @@ impl PersonDataError {
 
 /// Gender as encoded in the 17th digit of a resident ID number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Gender {
     Male,
     Female,
+}
+
+impl Gender {
+    /// The wire and storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gender::Male => "male",
+            Gender::Female => "female",
+        }
+    }
+}
+
+impl FromStr for Gender {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "male" => Ok(Gender::Male),
+            "female" => Ok(Gender::Female),
+            _ => Err(()),
+        }
+    }
 }
 
 /// A resident national ID number (GB 11643-1999), checked and stored in canonical

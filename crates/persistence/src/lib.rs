@@ -5,10 +5,12 @@
 //! (a [`Reach`](unionhall_domain::orgs::Reach)), and turn constraint violations into
 //! [`StoreError`] variants rather than strings.
 
+pub mod audit;
 pub mod db;
 pub mod entities;
 pub mod error;
 pub mod idempotency;
+pub mod members;
 pub mod orgs;
 pub mod page;
 pub mod throttle;

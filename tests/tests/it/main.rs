@@ -4,6 +4,7 @@
 
 mod auth;
 mod conventions;
+mod members;
 mod openapi;
 mod orgs_users;
 mod startup;

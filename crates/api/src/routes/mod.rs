@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod health;
 pub mod me;
+pub mod members;
 pub mod orgs;
 pub mod problems;
 pub mod users;
@@ -113,6 +114,53 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             Endpoint::at("/v1/users/{id}")
                 .get(users::get)
                 .patch(users::update)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/members")
+                .get(members::list)
+                .post(members::create)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/members/{id}")
+                .get(members::get)
+                .patch(members::update)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/members/{id}/transfer")
+                .post(members::transfer)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/members/{id}/withdrawal")
+                .post(members::withdraw)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/members/{id}/lapse")
+                .post(members::lapse)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/members/{id}/reinstatement")
+                .post(members::reinstate)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/members/{id}/history")
+                .get(members::history)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/members/{id}/reveal")
+                .post(members::reveal)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/audit-events")
+                .get(members::audit_events)
                 .build(),
         );
 }
