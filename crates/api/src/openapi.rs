@@ -156,6 +156,14 @@ impl Modify for Conventions {
             ];
             for (op, method) in ops {
                 let Some(op) = op.as_mut() else { continue };
+                // Handler names repeat across areas (`list`, `create`…); prefix the tag so
+                // every operationId is unique, as OpenAPI requires and client generators need.
+                if let (Some(tag), Some(id)) = (
+                    op.tags.as_ref().and_then(|t| t.first()),
+                    op.operation_id.as_ref(),
+                ) {
+                    op.operation_id = Some(format!("{}_{}", tag.replace('-', "_"), id));
+                }
                 let public = op.security.as_ref().is_some_and(|reqs| {
                     reqs.iter().all(|r| {
                         serde_json::to_value(r)
@@ -208,6 +216,24 @@ impl Modify for Conventions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let spec = ApiDoc::openapi();
+        let mut seen = std::collections::HashSet::new();
+        for (path, item) in &spec.paths.paths {
+            for op in [&item.get, &item.post, &item.put, &item.patch, &item.delete]
+                .into_iter()
+                .flatten()
+            {
+                let id = op.operation_id.clone().unwrap_or_default();
+                assert!(
+                    seen.insert(id.clone()),
+                    "operationId {id} repeats (at {path})"
+                );
+            }
+        }
+    }
 
     #[test]
     fn response_names_are_pascal_case() {
