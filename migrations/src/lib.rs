@@ -5,6 +5,8 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_foundation;
 mod m20261129_000002_members;
+mod m20261129_000003_join_applications;
+mod m20261129_000004_platforms;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -15,6 +17,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_foundation::Migration),
             Box::new(m20261129_000002_members::Migration),
+            Box::new(m20261129_000003_join_applications::Migration),
+            Box::new(m20261129_000004_platforms::Migration),
         ]
     }
 }

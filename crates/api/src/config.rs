@@ -53,6 +53,8 @@ pub struct Config {
     pub refresh_token_ttl_secs: u64,
     /// Largest accepted request body in bytes (413 beyond).
     pub body_limit_bytes: usize,
+    /// Largest accepted rider-roster sync body in bytes (413 beyond).
+    pub roster_body_limit_bytes: usize,
     /// Page size when `limit` is absent.
     pub default_page_size: u64,
     /// Largest `limit` accepted (422 beyond).
@@ -63,6 +65,8 @@ pub struct Config {
     pub login_max_failures_per_ip: u32,
     /// The login throttling window in seconds.
     pub login_window_secs: u64,
+    /// Anonymous join applications per client address per login window before 429.
+    pub join_max_per_ip: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     /// Origins allowed by CORS, comma-separated; empty allows none.
@@ -112,11 +116,13 @@ impl Default for Config {
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             body_limit_bytes: 1024 * 1024,
+            roster_body_limit_bytes: 64 * 1024 * 1024,
             default_page_size: 50,
             max_page_size: 200,
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 20,
             login_window_secs: 15 * 60,
+            join_max_per_ip: 10,
             trust_forwarded_for: false,
             cors_origins: String::new(),
             request_timeout_secs: 30,
@@ -312,6 +318,12 @@ impl Config {
         }
         if self.body_limit_bytes < 1024 {
             return Err(bad("UNIONHALL_BODY_LIMIT_BYTES", "must be at least 1024"));
+        }
+        if self.roster_body_limit_bytes < 1024 {
+            return Err(bad(
+                "UNIONHALL_ROSTER_BODY_LIMIT_BYTES",
+                "must be at least 1024",
+            ));
         }
         if self.db_max_connections == 0 || self.db_min_connections > self.db_max_connections {
             return Err(bad(

@@ -26,13 +26,25 @@ pub struct ValidatedJson<T> {
 
 /// Reads a body up to the configured limit: 413 beyond it, whether the client declared
 /// the length or not.
-pub async fn read_body<S>(req: &HttpRequest, mut payload: S) -> Result<web::Bytes, ApiError>
+pub async fn read_body<S>(req: &HttpRequest, payload: S) -> Result<web::Bytes, ApiError>
 where
     S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin,
 {
     let limit = req
         .app_data::<web::Data<AppState>>()
         .map_or(1024 * 1024, |s| s.config.body_limit_bytes);
+    read_body_up_to(req, payload, limit).await
+}
+
+/// Reads a body up to `limit` bytes (a route with its own, larger limit): 413 beyond it.
+pub async fn read_body_up_to<S>(
+    req: &HttpRequest,
+    mut payload: S,
+    limit: usize,
+) -> Result<web::Bytes, ApiError>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     let too_large = || {
         ApiError::new(
             ProblemKind::PayloadTooLarge,
@@ -93,6 +105,15 @@ fn shape_error<E: std::fmt::Display>(
     err: serde_path_to_error::Error<E>,
     unknown_code: &'static str,
 ) -> ApiError {
+    ApiError::validation(vec![shape_field_error(err, unknown_code)])
+}
+
+/// The field error of a deserialisation failure (see `shape_error`), for callers that
+/// report failures row by row instead of refusing the whole request.
+pub fn shape_field_error<E: std::fmt::Display>(
+    err: serde_path_to_error::Error<E>,
+    unknown_code: &'static str,
+) -> FieldError {
     let at = pointer_of(err.path());
     let message = err.into_inner().to_string();
     let code = if message.starts_with("unknown field") {
@@ -115,7 +136,7 @@ fn shape_error<E: std::fmt::Display>(
         }
         _ => at,
     };
-    ApiError::validation(vec![FieldError::new(pointer, code, message)])
+    FieldError::new(pointer, code, message)
 }
 
 /// Runs a type's `validator` rules.

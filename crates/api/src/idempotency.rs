@@ -64,7 +64,12 @@ where
     Ok(respond(201, body, Some(&created.location), false))
 }
 
-fn respond(status: u16, body: String, location: Option<&str>, replayed: bool) -> HttpResponse {
+pub(crate) fn respond(
+    status: u16,
+    body: String,
+    location: Option<&str>,
+    replayed: bool,
+) -> HttpResponse {
     let mut res = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED));
     res.content_type("application/json");
     if let Some(location) = location {

@@ -4,6 +4,8 @@
 //! 413/415/422, PATCH → 412, …) so no handler repeats them.
 
 use crate::error::{Problem, ProblemKind};
+use crate::routes::join_applications;
+use crate::routes::platforms;
 use crate::routes::{auth, health, me, members, orgs, problems, users};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -54,6 +56,11 @@ pub struct IfMatchHeader {
         members::create, members::list, members::get, members::update,
         members::transfer, members::withdraw, members::lapse, members::reinstate,
         members::history, members::reveal, members::audit_events,
+        me::member, members::set_account,
+        join_applications::submit, join_applications::list, join_applications::get,
+        join_applications::approve, join_applications::reject,
+        platforms::create, platforms::list, platforms::get, platforms::put_roster,
+        platforms::post_changes, platforms::get_sync, platforms::riders,
     ),
     components(schemas(Problem)),
     modifiers(&Conventions),
@@ -64,6 +71,8 @@ pub struct IfMatchHeader {
         (name = "users", description = "Staff accounts and roles"),
         (name = "members", description = "Members: enrolment, lifecycle, history and audited reveal of personal data"),
         (name = "audit", description = "The audit trail of personal-data reveals"),
+        (name = "join-applications", description = "Applications to join a union: self-service or on someone's behalf, approval and rejection"),
+        (name = "platforms", description = "Delivery platforms and their rider rosters"),
         (name = "operations", description = "Health, readiness, metrics, problem types"),
     ),
 )]
@@ -203,6 +212,9 @@ impl Modify for Conventions {
                 }
                 if method == "patch" {
                     add(op, ProblemKind::PreconditionFailed);
+                }
+                if path == "/v1/join-applications" && method == "post" {
+                    add(op, ProblemKind::TooManyRequests);
                 }
                 if path == "/v1/auth/token" {
                     add(op, ProblemKind::InvalidGrant);

@@ -9,6 +9,7 @@ pub mod members;
 pub mod orgs;
 pub mod person;
 pub mod roles;
+pub mod roster;
 pub mod users;
 
 pub use ids::{MemberId, OrgId, UserId};

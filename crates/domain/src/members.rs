@@ -249,6 +249,47 @@ pub struct MemberEvent {
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
+wire_enum!(
+    /// Where a join application stands. Only `pending` ones can be decided.
+    ApplicationStatus {
+        Pending => "pending",
+        Approved => "approved",
+        Rejected => "rejected",
+    }
+);
+
+/// An application to join a union, as stored: the applicant's personal data sealed,
+/// and (once decided) who decided, when, why, and the membership it created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinApplication {
+    pub id: uuid::Uuid,
+    pub org_id: OrgId,
+    pub name: String,
+    pub gender: Gender,
+    pub birth_date: NaiveDate,
+    /// Ciphertext, as for members.
+    pub id_number_sealed: String,
+    pub id_number_hash: String,
+    pub phone_sealed: String,
+    pub phone_hash: String,
+    pub employer: Option<String>,
+    pub occupation: Occupation,
+    pub employment_form: EmploymentForm,
+    /// The argon2id hash of the password the applicant chose (none when staff applied
+    /// on someone's behalf without one).
+    pub password_hash: Option<String>,
+    /// SHA-256 (hex) of the status secret handed out once at submission.
+    pub secret_hash: String,
+    pub status: ApplicationStatus,
+    pub reason: Option<String>,
+    pub submitted_by_user_id: Option<UserId>,
+    pub decided_by_user_id: Option<UserId>,
+    pub member_id: Option<MemberId>,
+    pub version: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -1,6 +1,6 @@
 //! Rules for login accounts: usernames and passwords.
 
-use crate::ids::{OrgId, UserId};
+use crate::ids::{MemberId, OrgId, UserId};
 use crate::orgs::{OrgPath, Reach};
 use crate::roles::Role;
 use thiserror::Error;
@@ -40,6 +40,8 @@ pub struct Caller {
     pub disabled: bool,
     /// Each role with the path of the organisation it is bound to.
     pub bindings: Vec<(Role, OrgId, OrgPath)>,
+    /// Set on a member account: the membership it may read (it holds no roles).
+    pub member_id: Option<MemberId>,
 }
 
 impl Caller {
@@ -132,6 +134,7 @@ mod tests {
             org_id: OrgId::new(),
             disabled: false,
             bindings: vec![(Role::UnionAdmin, OrgId::new(), city.clone())],
+            member_id: None,
         };
         assert!(caller.may_grant(Role::PalaceStaff, &county));
         assert!(caller.may_grant(Role::UnionAdmin, &city));

@@ -302,6 +302,11 @@ impl MemberChanges {
     }
 }
 
+/// A membership by id, unscoped: for a member account reading its own record.
+pub async fn get_own(db: &impl ConnectionTrait, id: MemberId) -> Result<Member, StoreError> {
+    reload(db, id).await
+}
+
 async fn reload(db: &impl ConnectionTrait, id: MemberId) -> Result<Member, StoreError> {
     members::Entity::find_by_id(id.0)
         .one(db)

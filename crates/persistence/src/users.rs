@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use unionhall_domain::orgs::{OrgPath, Reach};
 use unionhall_domain::roles::Role;
 use unionhall_domain::users::{Caller, RoleBinding, User};
-use unionhall_domain::{OrgId, UserId};
+use unionhall_domain::{MemberId, OrgId, UserId};
 use uuid::Uuid;
 
 fn parse_role(s: &str) -> Result<Role, StoreError> {
@@ -107,6 +107,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser) -> Result<User, Sto
         display_name: Set(new.display_name),
         org_id: Set(new.org_id.0),
         disabled: Set(false),
+        member_id: Set(None),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -140,6 +141,7 @@ struct CallerRow {
     display_name: String,
     user_org_id: Uuid,
     disabled: bool,
+    member_id: Option<Uuid>,
     role: Option<String>,
     org_id: Option<Uuid>,
     path: Option<String>,
@@ -157,6 +159,7 @@ pub async fn caller(
         .column(users::Column::DisplayName)
         .column_as(users::Column::OrgId, "user_org_id")
         .column(users::Column::Disabled)
+        .column(users::Column::MemberId)
         .column_as(role_bindings::Column::Role, "role")
         .column_as(role_bindings::Column::OrgId, "org_id")
         .column_as(orgs::Column::Path, "path")
@@ -176,6 +179,7 @@ pub async fn caller(
         org_id: OrgId(first.user_org_id),
         disabled: first.disabled,
         bindings: Vec::with_capacity(rows.len()),
+        member_id: first.member_id.map(MemberId),
     };
     for row in rows {
         if let (Some(role), Some(org_id), Some(path)) = (row.role, row.org_id, row.path) {
@@ -189,9 +193,11 @@ pub async fn caller(
     Ok(Some(caller))
 }
 
-/// An account whose organisation is in `reach`; anything else is `NotFound`.
+/// A staff account whose organisation is in `reach`; anything else (member accounts
+/// included) is `NotFound`.
 pub async fn get(db: &impl ConnectionTrait, reach: &Reach, id: Uuid) -> Result<User, StoreError> {
     let model = users::Entity::find_by_id(id)
+        .filter(users::Column::MemberId.is_null())
         .join(JoinType::InnerJoin, users::Relation::Org.def())
         .filter(reach_condition((orgs::Entity, orgs::Column::Path), reach))
         .one(db)
@@ -226,7 +232,8 @@ pub struct UserFilter {
     pub q: Option<String>,
 }
 
-/// Lists accounts whose organisation is in `reach`, in creation order.
+/// Lists staff accounts whose organisation is in `reach`, in creation order (member
+/// accounts are managed through their membership, not here).
 pub async fn list(
     db: &impl ConnectionTrait,
     reach: &Reach,
@@ -234,6 +241,7 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<User>, StoreError> {
     let mut query = users::Entity::find()
+        .filter(users::Column::MemberId.is_null())
         .join(JoinType::InnerJoin, users::Relation::Org.def())
         .filter(reach_condition((orgs::Entity, orgs::Column::Path), reach));
     if let Some(org) = filter.org_id {
@@ -339,4 +347,71 @@ pub async fn update(
         crate::tokens::revoke_all_for_user(db, current.id).await?;
     }
     get_self(db, current.id).await
+}
+
+/// A member's login account, as `set_member_account` left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberAccount {
+    pub user_id: UserId,
+    pub username: String,
+    pub member_id: MemberId,
+    /// Whether the account was created (rather than its password reset).
+    pub created: bool,
+}
+
+/// Creates the login account of a membership (username = the card number, no roles),
+/// or, when it has one, sets its password, re-enables it and revokes its refresh
+/// tokens. A username already taken by another account is `Conflict` on `username`;
+/// a concurrent creation for the same membership is `Conflict` on `member_id`.
+pub async fn set_member_account(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    org_id: OrgId,
+    card_no: &str,
+    display_name: &str,
+    password_hash: String,
+) -> Result<MemberAccount, StoreError> {
+    let now = Utc::now();
+    let existing = users::Entity::find()
+        .filter(users::Column::MemberId.eq(member.0))
+        .one(db)
+        .await?;
+    if let Some(user) = existing {
+        users::Entity::update_many()
+            .col_expr(users::Column::PasswordHash, Expr::value(password_hash))
+            .col_expr(users::Column::Disabled, Expr::value(false))
+            .col_expr(users::Column::Version, Expr::value(user.version + 1))
+            .col_expr(users::Column::UpdatedAt, Expr::value(now))
+            .filter(users::Column::Id.eq(user.id))
+            .exec(db)
+            .await?;
+        crate::tokens::revoke_all_for_user(db, UserId(user.id)).await?;
+        return Ok(MemberAccount {
+            user_id: UserId(user.id),
+            username: user.username,
+            member_id: member,
+            created: false,
+        });
+    }
+    let id = Uuid::now_v7();
+    users::ActiveModel {
+        id: Set(id),
+        username: Set(card_no.to_owned()),
+        password_hash: Set(password_hash),
+        display_name: Set(display_name.to_owned()),
+        org_id: Set(org_id.0),
+        disabled: Set(false),
+        member_id: Set(Some(member.0)),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(MemberAccount {
+        user_id: UserId(id),
+        username: card_no.to_owned(),
+        member_id: member,
+        created: true,
+    })
 }

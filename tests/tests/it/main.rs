@@ -4,7 +4,9 @@
 
 mod auth;
 mod conventions;
+mod join_applications;
 mod members;
 mod openapi;
 mod orgs_users;
+mod platforms;
 mod startup;

@@ -47,6 +47,7 @@ impl FromRequest for Principal {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let pattern = req.match_pattern();
         let claims = state
             .as_ref()
             .ok_or_else(ApiError::internal)
@@ -59,12 +60,35 @@ impl FromRequest for Principal {
             if caller.disabled {
                 return Err(ApiError::unauthenticated("the account is disabled"));
             }
-            Ok(Principal(caller))
+            let principal = Principal(caller);
+            if principal.is_platform()
+                && !pattern
+                    .as_deref()
+                    .is_some_and(|p| PLATFORM_ROUTES.contains(&p))
+            {
+                return Err(ApiError::forbidden(
+                    "a platform token may only sync its own roster",
+                ));
+            }
+            Ok(principal)
         })
     }
 }
 
+/// The only routes a delivery platform's token may call.
+const PLATFORM_ROUTES: [&str; 3] = [
+    "/v1/platforms/{code}/roster",
+    "/v1/platforms/{code}/roster/changes",
+    "/v1/platforms/{code}/roster/syncs/{sync_id}",
+];
+
 impl Principal {
+    /// Whether the caller is a delivery platform (a client-credentials token): its
+    /// account's username is `platform:<code>`, which no staff username can be.
+    pub fn is_platform(&self) -> bool {
+        self.username.starts_with("platform:")
+    }
+
     /// Fails with 403 unless the caller administers some subtree.
     pub fn require_admin(&self) -> Result<unionhall_domain::orgs::Reach, ApiError> {
         let reach = self.admin_reach();

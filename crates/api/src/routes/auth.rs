@@ -69,7 +69,9 @@ pub struct TokenResponse {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-    /// Opaque; exchange it once for new tokens with `grant_type=refresh_token`.
+    /// Opaque; exchange it once for new tokens with `grant_type=refresh_token`. Absent
+    /// for `client_credentials` (RFC 6749 §4.4.3): a platform asks for a new token.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
 }
 
@@ -119,7 +121,7 @@ fn new_refresh_token() -> String {
 
 /// The client's address without its port: the peer, or the `X-Forwarded-For` client
 /// when the proxy in front is trusted. IPv6 addresses stay whole.
-fn client_address(req: &HttpRequest, state: &AppState) -> String {
+pub(crate) fn client_address(req: &HttpRequest, state: &AppState) -> String {
     use std::net::{IpAddr, SocketAddr};
     let info = req.connection_info();
     let raw = if state.config.trust_forwarded_for {
@@ -143,6 +145,8 @@ fn client_address(req: &HttpRequest, state: &AppState) -> String {
 ///
 /// `password`: a staff or member account's username and password. `refresh_token`:
 /// exchange a refresh token (it is spent; presenting it again revokes the whole login).
+/// `client_credentials`: a delivery platform's `client_id` and `client_secret`; the
+/// token may only sync that platform's roster, and no refresh token is issued.
 /// Failed logins are throttled per account and per client address (429 + Retry-After).
 #[utoipa::path(post, path = "/v1/auth/token", tag = "auth", security(()),
     request_body(content(
@@ -179,10 +183,13 @@ pub async fn token(
             refresh_grant(&state, &token).await?
         }
         GrantType::ClientCredentials => {
-            return Err(ApiError::oauth(
-                "unauthorized_client",
-                "no platform client with these credentials",
-            ));
+            let (Some(client_id), Some(secret)) = (body.client_id, body.client_secret) else {
+                return Err(ApiError::oauth(
+                    "invalid_request",
+                    "the client_credentials grant needs client_id and client_secret",
+                ));
+            };
+            client_credentials_grant(&state, &client_id, &secret).await?
         }
     };
     Ok(HttpResponse::Ok()
@@ -282,6 +289,41 @@ async fn issue(
         token_type: "Bearer".into(),
         expires_in: state.keys.ttl_secs(),
         refresh_token: Some(refresh_token),
+    })
+}
+
+/// A delivery platform's token (RFC 6749 §4.4): its client secret is compared by hash
+/// in constant time; the token's subject is the platform's account, which may only
+/// sync that platform's roster. No refresh token.
+async fn client_credentials_grant(
+    state: &AppState,
+    client_id: &str,
+    secret: &str,
+) -> ApiResult<TokenResponse> {
+    let found = unionhall_persistence::platforms::credentials(&state.db, client_id).await?;
+    let presented = crate::routes::platforms::hash_secret(secret);
+    let stored = found
+        .as_ref()
+        .map_or_else(|| "0".repeat(presented.len()), |(_, hash)| hash.clone());
+    let matches = crate::routes::platforms::constant_time_eq(&presented, &stored);
+    let Some((platform, _)) = found.filter(|_| matches) else {
+        return Err(ApiError::oauth(
+            "invalid_client",
+            "unknown client or wrong client secret",
+        ));
+    };
+    let user = users::get_self(&state.db, platform.user_id).await?;
+    if user.disabled {
+        return Err(ApiError::oauth(
+            "invalid_client",
+            "the platform is disabled",
+        ));
+    }
+    Ok(TokenResponse {
+        access_token: state.keys.issue(user.id, &user.roles)?,
+        token_type: "Bearer".into(),
+        expires_in: state.keys.ttl_secs(),
+        refresh_token: None,
     })
 }
 

@@ -320,7 +320,7 @@ pub struct AuditQuery {
 
 /// A sealed value that won't open is a server fault (wrong key, damaged row); the
 /// value itself is never logged.
-fn unseal(pii: &PiiCipher, field: Field, sealed: &str) -> ApiResult<String> {
+pub(crate) fn unseal(pii: &PiiCipher, field: Field, sealed: &str) -> ApiResult<String> {
     pii.decrypt(field, sealed).map_err(|e| {
         tracing::error!(error = %e, ?field, "personal data could not be decrypted");
         ApiError::internal()
@@ -336,7 +336,7 @@ fn seal(pii: &PiiCipher, field: Field, clear: &str) -> ApiResult<repo::Sealed> {
 
 /// The member as the API shows it: personal data masked as `IdNumber::masked` and
 /// `Phone::masked` do (the stored values were checked on the way in).
-fn member_out(pii: &PiiCipher, m: Member) -> ApiResult<MemberOut> {
+pub(crate) fn member_out(pii: &PiiCipher, m: Member) -> ApiResult<MemberOut> {
     let id_number = mask_middle(&unseal(pii, Field::IdNumber, &m.id_number_sealed)?, 4, 4);
     let phone = mask_middle(&unseal(pii, Field::Phone, &m.phone_sealed)?, 3, 4);
     Ok(MemberOut {
@@ -362,7 +362,7 @@ fn refused(pointer: &str, e: unionhall_domain::person::PersonDataError) -> ApiEr
     ApiError::field(pointer, e.code(), e.to_string())
 }
 
-fn actor(principal: &Principal) -> Actor {
+pub(crate) fn actor(principal: &Principal) -> Actor {
     let request_id = request_context::current().request_id;
     Actor {
         user_id: Some(principal.user_id),
@@ -370,7 +370,7 @@ fn actor(principal: &Principal) -> Actor {
     }
 }
 
-fn today_in_china() -> NaiveDate {
+pub(crate) fn today_in_china() -> NaiveDate {
     Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive()
@@ -393,7 +393,7 @@ async fn already_member(db: &impl ConnectionTrait, reach: &Reach, id_hash: &str)
 }
 
 /// Fails with 404 when the organisation isn't in reach, pointing at the body field.
-async fn org_in_reach(
+pub(crate) async fn org_in_reach(
     db: &impl ConnectionTrait,
     reach: &Reach,
     id: Uuid,
@@ -410,7 +410,7 @@ async fn org_in_reach(
 }
 
 /// Checks a new member's data and seals it.
-fn new_member(pii: &PiiCipher, input: MemberIn) -> ApiResult<NewMember> {
+pub(crate) fn new_member(pii: &PiiCipher, input: MemberIn) -> ApiResult<NewMember> {
     let name = PersonName::parse(&input.name).map_err(|e| refused("/name", e))?;
     let id_number = IdNumber::parse(&input.id_number).map_err(|e| refused("/id_number", e))?;
     let phone = Phone::parse(&input.phone).map_err(|e| refused("/phone", e))?;
@@ -451,6 +451,28 @@ fn new_member(pii: &PiiCipher, input: MemberIn) -> ApiResult<NewMember> {
     })
 }
 
+/// Enrols a person as an active member with a fresh card number (`POST /v1/members`
+/// and join-application approval both come through here). A person who already has an
+/// active membership is a 409 naming it where `reach` covers it; the transaction stays
+/// usable either way.
+pub(crate) async fn enrol<C>(
+    txn: &C,
+    reach: &Reach,
+    new: NewMember,
+    actor: &Actor,
+) -> ApiResult<Member>
+where
+    C: ConnectionTrait + unionhall_persistence::TransactionTrait,
+{
+    let id_hash = new.id_number.hash.clone();
+    match repo::insert(txn, new, actor).await {
+        Err(e) if e.is_conflict_on("id_number_hash") => {
+            Err(already_member(txn, reach, &id_hash).await)
+        }
+        other => Ok(other?),
+    }
+}
+
 // ─── Handlers ───────────────────────────────────────────────────────────────
 
 /// Enrol a member in a union the caller administers. A person (by ID number) can hold
@@ -477,13 +499,7 @@ pub async fn create(
     idempotency::create(&state, principal.user_id, key, &fingerprint, move |txn| {
         Box::pin(async move {
             org_in_reach(txn, &reach, new.org_id.0, "/org_id").await?;
-            let id_hash = new.id_number.hash.clone();
-            let member = match repo::insert(txn, new, &actor).await {
-                Err(e) if e.is_conflict_on("id_number_hash") => {
-                    return Err(already_member(txn, &reach, &id_hash).await);
-                }
-                other => other?,
-            };
+            let member = enrol(txn, &reach, new, &actor).await?;
             Ok(Created {
                 location: format!("/v1/members/{}", member.id),
                 body: member_out(&pii, member)?,
@@ -544,7 +560,7 @@ pub async fn list(
     }))
 }
 
-/// Get a member.
+/// Get a member. A member account may get its own record (and no other).
 #[utoipa::path(get, path = "/v1/members/{id}", tag = "members",
     params(("id" = Uuid, Path, description = "Member id")),
     responses((status = 200, description = "The member", body = MemberOut,
@@ -554,8 +570,17 @@ pub async fn get(
     principal: Principal,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let reach = principal.require_admin()?;
-    let member = repo::get(&state.db, &reach, *id).await?;
+    let reach = principal.admin_reach();
+    let member = match principal.member_id {
+        // A member account reads its own record; every other id is "not found" to it.
+        Some(own) if reach.is_empty() => {
+            if own.0 != *id {
+                return Err(ApiError::not_found("member"));
+            }
+            repo::get_own(&state.db, own).await?
+        }
+        _ => repo::get(&state.db, &principal.require_admin()?, *id).await?,
+    };
     let version = member.version;
     Ok(with_etag(&mut HttpResponse::Ok(), version).json(member_out(&state.pii, member)?))
 }
@@ -841,4 +866,82 @@ pub async fn audit_events(
     };
     let events = audit::list(&state.db, &filter, page).await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_page(events, AuditEventOut::from)))
+}
+
+/// The password a member will log in with.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct MemberAccountIn {
+    /// 10–128 characters.
+    #[validate(custom(function = "crate::validate::password"))]
+    #[schema(min_length = 10, max_length = 128, format = Password)]
+    pub password: String,
+}
+
+/// A member's login account: log in with `username` (the card number) and the password.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberAccountOut {
+    pub user_id: Uuid,
+    #[schema(example = "360000000000421")]
+    pub username: String,
+    pub member_id: Uuid,
+}
+
+/// Create a member's login account (username = card number, no staff roles), or set
+/// its password if it has one (which also ends its existing logins). For admins whose
+/// reach covers the member: 201 when created, 200 when reset.
+#[utoipa::path(post, path = "/v1/members/{id}/account", tag = "members", request_body = MemberAccountIn,
+    params(("id" = Uuid, Path, description = "Member id")),
+    responses(
+        (status = 201, description = "Account created", body = MemberAccountOut),
+        (status = 200, description = "Password reset", body = MemberAccountOut)))]
+pub async fn set_account(
+    state: State,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    body: ValidatedJson<MemberAccountIn>,
+) -> ApiResult<HttpResponse> {
+    let reach = principal.require_admin()?;
+    let member = repo::get(&state.db, &reach, *id).await?;
+    let password_hash = crate::auth::password::hash(body.value.password).await?;
+    let txn = db::begin_write(&state.db).await?;
+    let account = member_account(&txn, &member, password_hash).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    let out = MemberAccountOut {
+        user_id: account.user_id.0,
+        username: account.username,
+        member_id: member.id.0,
+    };
+    Ok(if account.created {
+        HttpResponse::Created().json(out)
+    } else {
+        HttpResponse::Ok().json(out)
+    })
+}
+
+/// Creates or resets a member's account; a card number taken as a staff username is a 409.
+pub(crate) async fn member_account(
+    db: &impl ConnectionTrait,
+    member: &Member,
+    password_hash: String,
+) -> ApiResult<unionhall_persistence::users::MemberAccount> {
+    match unionhall_persistence::users::set_member_account(
+        db,
+        member.id,
+        member.org_id,
+        &member.card_no,
+        &member.name,
+        password_hash,
+    )
+    .await
+    {
+        Err(e) if e.is_conflict_on("username") || e.is_conflict_on("member_id") => {
+            Err(ApiError::conflict(
+                "the member's card number is already taken as a username, or its account was created concurrently",
+                "username",
+                None,
+            ))
+        }
+        other => Ok(other?),
+    }
 }

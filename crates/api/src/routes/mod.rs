@@ -2,9 +2,11 @@
 
 pub mod auth;
 pub mod health;
+pub mod join_applications;
 pub mod me;
 pub mod members;
 pub mod orgs;
+pub mod platforms;
 pub mod problems;
 pub mod users;
 
@@ -58,6 +60,15 @@ impl Endpoint {
         F::Output: Responder + 'static,
     {
         self.on(Method::POST, "POST", handler)
+    }
+
+    pub fn put<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::PUT, "PUT", handler)
     }
 
     pub fn patch<F, Args>(self, handler: F) -> Self
@@ -163,4 +174,64 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .get(members::audit_events)
                 .build(),
         );
+    // Member accounts and join applications.
+    cfg.service(Endpoint::at("/v1/me/member").get(me::member).build())
+        .service(
+            Endpoint::at("/v1/members/{id}/account")
+                .post(members::set_account)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/join-applications")
+                .get(join_applications::list)
+                .post(join_applications::submit)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/join-applications/{id}")
+                .get(join_applications::get)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/join-applications/{id}/approval")
+                .post(join_applications::approve)
+                .build(),
+        )
+        .service(
+            Endpoint::at("/v1/join-applications/{id}/rejection")
+                .post(join_applications::reject)
+                .build(),
+        );
+    // Delivery platforms and rider rosters.
+    cfg.service(
+        Endpoint::at("/v1/platforms")
+            .get(platforms::list)
+            .post(platforms::create)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/platforms/{code}")
+            .get(platforms::get)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/platforms/{code}/roster")
+            .put(platforms::put_roster)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/platforms/{code}/roster/changes")
+            .post(platforms::post_changes)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/platforms/{code}/roster/syncs/{sync_id}")
+            .get(platforms::get_sync)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/platforms/{code}/riders")
+            .get(platforms::riders)
+            .build(),
+    );
 }

@@ -3,10 +3,14 @@
 
 pub mod audit_events;
 pub mod idempotency_keys;
+pub mod join_applications;
 pub mod login_failures;
 pub mod member_events;
 pub mod members;
 pub mod orgs;
+pub mod platforms;
 pub mod refresh_tokens;
+pub mod riders;
 pub mod role_bindings;
+pub mod roster_syncs;
 pub mod users;

@@ -10,6 +10,8 @@ pub struct Model {
     pub display_name: String,
     pub org_id: Uuid,
     pub disabled: bool,
+    /// Set on a member account: the membership it may read.
+    pub member_id: Option<Uuid>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
