@@ -3,11 +3,16 @@
 //! gig-economy federations, and a few staff accounts. Loading twice changes nothing.
 
 use crate::auth::password;
+use crate::pii::PiiCipher;
+use crate::routes::members::{MemberIn, new_member};
 use crate::server::StartError;
 use std::fmt;
+use unionhall_domain::members::{EmploymentForm, Occupation};
 use unionhall_domain::orgs::{DEFAULT_TIME_ZONE, Org, OrgKind};
+use unionhall_domain::person::id_check_char;
 use unionhall_domain::roles::Role;
 use unionhall_domain::users::RoleBinding;
+use unionhall_persistence::members::{self, Actor};
 use unionhall_persistence::orgs::{self, NewOrg};
 use unionhall_persistence::users::{self, NewUser};
 use unionhall_persistence::{Db, StoreError};
@@ -127,6 +132,119 @@ const STAFF: [(&str, &str, &str, Role); 3] = [
     ),
 ];
 
+/// Demo members: name, ID number without its check character (region, birth date,
+/// sequence), phone, union code, occupation, gig work?, employer.
+const MEMBERS: [(&str, &str, &str, &str, Occupation, bool, &str); 12] = [
+    (
+        "刘志强",
+        "36080219900312101",
+        "13807960001",
+        "ja-meituan-riders",
+        Occupation::DeliveryRider,
+        true,
+        "美团",
+    ),
+    (
+        "陈晓燕",
+        "36080219950721102",
+        "13807960002",
+        "ja-meituan-riders",
+        Occupation::DeliveryRider,
+        true,
+        "美团",
+    ),
+    (
+        "买买提·吐尔逊",
+        "65010219880105103",
+        "13807960003",
+        "ja-meituan-riders",
+        Occupation::DeliveryRider,
+        true,
+        "美团",
+    ),
+    (
+        "王建国",
+        "36080319781102104",
+        "13807960004",
+        "ja-gig",
+        Occupation::RideHailingDriver,
+        true,
+        "滴滴出行",
+    ),
+    (
+        "李娜",
+        "36080219970214105",
+        "13807960005",
+        "ja-gig",
+        Occupation::LiveStreamer,
+        true,
+        "抖音",
+    ),
+    (
+        "张伟",
+        "36010219850618106",
+        "13807910006",
+        "nc-donghu-express",
+        Occupation::Courier,
+        true,
+        "顺丰速运",
+    ),
+    (
+        "赵敏",
+        "36010219920909107",
+        "13807910007",
+        "nc-donghu-express",
+        Occupation::Courier,
+        false,
+        "中国邮政",
+    ),
+    (
+        "周强",
+        "36010219830530108",
+        "13807910008",
+        "nc-gig",
+        Occupation::TruckDriver,
+        true,
+        "满帮",
+    ),
+    (
+        "吴桂英",
+        "36040319700101109",
+        "13807920009",
+        "jj-palace",
+        Occupation::Other,
+        false,
+        "九江市职工文化宫",
+    ),
+    (
+        "郑海涛",
+        "36070219860815110",
+        "13807970010",
+        "gz-rare-earth",
+        Occupation::FactoryWorker,
+        false,
+        "赣州稀土集团",
+    ),
+    (
+        "孙丽",
+        "36070219940420111",
+        "13807970011",
+        "gz-rare-earth",
+        Occupation::FactoryWorker,
+        false,
+        "赣州稀土集团",
+    ),
+    (
+        "黄秀兰",
+        "36110219790707112",
+        "13807930012",
+        "sr-xinzhou",
+        Occupation::DomesticWorker,
+        true,
+        "家政服务平台",
+    ),
+];
+
 /// The password every demo account gets (demo data is never for production).
 pub const DEMO_PASSWORD: &str = "demo-password-2026";
 
@@ -135,14 +253,15 @@ pub const DEMO_PASSWORD: &str = "demo-password-2026";
 pub struct Report {
     pub orgs_created: usize,
     pub users_created: usize,
+    pub members_created: usize,
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "demo: {} organisations and {} staff accounts created (staff password: {DEMO_PASSWORD})",
-            self.orgs_created, self.users_created
+            "demo: {} organisations, {} staff accounts and {} members created (staff password: {DEMO_PASSWORD})",
+            self.orgs_created, self.users_created, self.members_created
         )
     }
 }
@@ -171,8 +290,9 @@ async fn ensure_org(
     Ok(orgs::insert(db, Some(parent), new).await?)
 }
 
-/// Loads the data set under the existing root organisation.
-pub async fn load(db: &Db) -> Result<Report, StartError> {
+/// Loads the data set under the existing root organisation. Members' personal data is
+/// sealed with `pii`, the service's own key, exactly as the API would.
+pub async fn load(db: &Db, pii: &PiiCipher) -> Result<Report, StartError> {
     let mut report = Report::default();
     let root = orgs::find_root(db)
         .await?
@@ -215,6 +335,39 @@ pub async fn load(db: &Db) -> Result<Report, StartError> {
         match users::insert(db, new).await {
             Ok(_) => report.users_created += 1,
             Err(e @ StoreError::Conflict { .. }) if e.is_conflict_on("username") => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for (name, first17, phone, org_code, occupation, gig, employer) in MEMBERS {
+        let org = orgs::find_by_code_unscoped(db, org_code)
+            .await?
+            .ok_or_else(|| format!("demo data: org {org_code} missing"))?;
+        let check = id_check_char(first17.as_bytes()).ok_or("demo data: bad ID number body")?;
+        let input = MemberIn {
+            org_id: org.id.0,
+            name: name.to_owned(),
+            id_number: format!("{first17}{check}"),
+            phone: phone.to_owned(),
+            gender: None,
+            birth_date: None,
+            employer: Some(employer.to_owned()),
+            occupation,
+            employment_form: if gig {
+                EmploymentForm::Gig
+            } else {
+                EmploymentForm::Standard
+            },
+            joined_on: None,
+        };
+        let new = new_member(pii, input).map_err(|e| format!("demo data: {name}: {e}"))?;
+        let operator = Actor {
+            user_id: None,
+            request_id: None,
+        };
+        match members::insert(db, new, &operator).await {
+            Ok(_) => report.members_created += 1,
+            // Loaded before: the person is already an active member.
+            Err(e) if e.is_conflict_on("id_number_hash") => {}
             Err(e) => return Err(e.into()),
         }
     }

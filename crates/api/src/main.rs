@@ -215,7 +215,9 @@ async fn load_demo(config: Config) -> Result<(), StartError> {
     let db = server::open_database(&config).await?;
     unionhall_persistence::migrate(&db).await?;
     bootstrap::first_start(&db, &config).await?;
-    let report = demo::load(&db).await?;
+    let pii = unionhall_api::pii::PiiCipher::from_hex(&bootstrap::pii_key(&config)?)
+        .map_err(|e| format!("configuration: UNIONHALL_PII_KEY: {e}"))?;
+    let report = demo::load(&db, &pii).await?;
     println!("{report}");
     Ok(())
 }

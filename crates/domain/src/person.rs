@@ -207,12 +207,7 @@ impl IdNumber {
             return Err(PersonDataError::Format);
         }
 
-        let sum: u32 = body
-            .iter()
-            .zip(ID_WEIGHTS)
-            .map(|(d, w)| u32::from(d - b'0') * w)
-            .sum();
-        let expected = ID_CHECK_CHARS.get((sum % 11) as usize).copied();
+        let expected = id_check_char(body).map(|c| c as u8);
         if expected != Some(check) {
             return Err(PersonDataError::Checksum);
         }
@@ -396,6 +391,22 @@ impl TryFrom<String> for PersonName {
     fn try_from(s: String) -> Result<Self, Self::Error> {
         PersonName::parse(&s)
     }
+}
+
+/// The GB 11643-1999 check character (ISO 7064 MOD 11-2) for the first 17 digits of an
+/// ID number; `None` unless given exactly 17 ASCII digits.
+pub fn id_check_char(first17: &[u8]) -> Option<char> {
+    if first17.len() != 17 || !first17.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let sum: u32 = first17
+        .iter()
+        .zip(ID_WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    ID_CHECK_CHARS
+        .get((sum % 11) as usize)
+        .map(|&c| char::from(c))
 }
 
 /// The Luhn check digit for a string of digits (non-digits are skipped, so pass
@@ -643,6 +654,13 @@ mod tests {
             IdNumber::parse_on("11010591491231002X", today()),
             Err(PersonDataError::Checksum)
         );
+    }
+
+    #[test]
+    fn the_check_character_completes_a_valid_number() {
+        assert_eq!(id_check_char(b"11010519491231002"), Some('X'));
+        assert_eq!(id_check_char(b"1101051949123100"), None);
+        assert_eq!(id_check_char(b"1101051949123100a"), None);
     }
 
     #[test]

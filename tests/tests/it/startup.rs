@@ -86,3 +86,27 @@ async fn postgres_without_a_jwt_secret_refuses_to_start() {
     let err = config.check().unwrap_err();
     assert_eq!(err.setting, "UNIONHALL_JWT_SECRET");
 }
+
+#[tokio::test]
+async fn the_demo_loads_members_and_loading_twice_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = server::prepare(sqlite_config(dir.path())).await.unwrap();
+    let first = unionhall_api::demo::load(&state.db, &state.pii)
+        .await
+        .unwrap();
+    assert!(first.orgs_created >= 20, "{first}");
+    assert_eq!(first.users_created, 3, "{first}");
+    assert_eq!(first.members_created, 12, "{first}");
+    let again = unionhall_api::demo::load(&state.db, &state.pii)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            again.orgs_created,
+            again.users_created,
+            again.members_created
+        ),
+        (0, 0, 0),
+        "{again}"
+    );
+}
