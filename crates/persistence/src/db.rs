@@ -30,6 +30,9 @@ pub async fn connect(url: &str, pool: &PoolSettings) -> Result<Db, StoreError> {
         .acquire_timeout(pool.acquire_timeout)
         .connect_timeout(pool.acquire_timeout)
         .sqlx_logging(false)
+        // Ping only connections that sat idle (they may have died with the server);
+        // a ping before every use would double the round trips of every request.
+        .test_before_acquire_if_idle_for(Duration::from_secs(5))
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
