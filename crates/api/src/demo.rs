@@ -1,10 +1,14 @@
 //! The demo data set: the Jiangxi federation's eleven city federations (with their real
 //! GB/T 2260 codes), some county federations, grassroots and industry unions, the new
-//! gig-economy federations, and a few staff accounts. Loading twice changes nothing.
+//! gig-economy federations, a few staff accounts, members, a delivery platform whose
+//! riders' roster is synced (consenting riders become members of the platform union)
+//! and some pending join applications. Loading twice changes nothing.
 
 use crate::auth::password;
+use crate::auth::secrets::{hash_secret, random_token};
 use crate::pii::PiiCipher;
 use crate::routes::members::{MemberIn, new_member};
+use crate::routes::platforms as platforms_api;
 use crate::server::StartError;
 use std::fmt;
 use unionhall_domain::members::{EmploymentForm, Occupation};
@@ -12,8 +16,10 @@ use unionhall_domain::orgs::{DEFAULT_TIME_ZONE, Org, OrgKind};
 use unionhall_domain::person::id_check_char;
 use unionhall_domain::roles::Role;
 use unionhall_domain::users::RoleBinding;
+use unionhall_persistence::join_applications::{self, NewApplication};
 use unionhall_persistence::members::{self, Actor};
 use unionhall_persistence::orgs::{self, NewOrg};
+use unionhall_persistence::platforms::{self, NewPlatform};
 use unionhall_persistence::users::{self, NewUser};
 use unionhall_persistence::{Db, StoreError};
 
@@ -245,6 +251,67 @@ const MEMBERS: [(&str, &str, &str, &str, Occupation, bool, &str); 12] = [
     ),
 ];
 
+/// The demo delivery platform: code, name, the union its riders join.
+const PLATFORM: (&str, &str, &str) = ("meituan-ja", "美团外卖（吉安）", "ja-meituan-riders");
+
+/// Riders on the demo platform's roster besides the demo members who ride for it
+/// (those three are on it too, so the sync links them instead of enrolling them twice).
+const RIDER_NAMES: [&str; 21] = [
+    "胡文斌",
+    "罗小军",
+    "邓丽君",
+    "曾凡宇",
+    "彭志刚",
+    "肖雨涵",
+    "谢永强",
+    "熊伟",
+    "钟晓明",
+    "袁春花",
+    "邹建平",
+    "余海波",
+    "叶青",
+    "朱国庆",
+    "阿依古丽·买买提",
+    "程磊",
+    "万芳",
+    "蔡俊",
+    "涂明亮",
+    "廖金凤",
+    "欧阳俊",
+];
+
+/// Pending join applications: name, ID number without its check character, phone,
+/// union code, occupation, gig work?, employer.
+const APPLICANTS: [(&str, &str, &str, &str, Occupation, bool, &str); 3] = [
+    (
+        "汪建华",
+        "36080219910405301",
+        "13907960301",
+        "ja-meituan-riders",
+        Occupation::DeliveryRider,
+        true,
+        "饿了么",
+    ),
+    (
+        "温晓丽",
+        "36010219930817302",
+        "13907910302",
+        "nc-donghu-express",
+        Occupation::Courier,
+        true,
+        "京东物流",
+    ),
+    (
+        "古丽娜尔·艾力",
+        "65010219960229303",
+        "13907960303",
+        "ja-gig",
+        Occupation::CommunityEcommerce,
+        true,
+        "美团优选",
+    ),
+];
+
 /// The password every demo account gets (demo data is never for production).
 pub const DEMO_PASSWORD: &str = "demo-password-2026";
 
@@ -254,15 +321,39 @@ pub struct Report {
     pub orgs_created: usize,
     pub users_created: usize,
     pub members_created: usize,
+    /// The demo platform's credentials, when this load registered it (shown once).
+    pub platform_credentials: Option<(String, String)>,
+    /// The roster sync's report: riders created, members enrolled and linked.
+    pub riders_created: usize,
+    pub riders_enrolled: usize,
+    pub riders_linked: usize,
+    pub applications_created: usize,
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "demo: {} organisations, {} staff accounts and {} members created (staff password: {DEMO_PASSWORD})",
-            self.orgs_created, self.users_created, self.members_created
-        )
+            "demo: {} organisations, {} staff accounts and {} members created (staff password: {DEMO_PASSWORD}); \
+             platform {}: {} riders created, {} enrolled as members, {} linked to existing members; \
+             {} join applications pending",
+            self.orgs_created,
+            self.users_created,
+            self.members_created,
+            PLATFORM.0,
+            self.riders_created,
+            self.riders_enrolled,
+            self.riders_linked,
+            self.applications_created,
+        )?;
+        if let Some((client_id, secret)) = &self.platform_credentials {
+            write!(
+                f,
+                "\nplatform {} credentials (shown once): client_id={client_id} client_secret={secret}",
+                PLATFORM.0
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -371,7 +462,139 @@ pub async fn load(db: &Db, pii: &PiiCipher) -> Result<Report, StartError> {
             Err(e) => return Err(e.into()),
         }
     }
+    load_platform(db, pii, &mut report).await?;
+    load_applications(db, pii, &hash, &mut report).await?;
     Ok(report)
+}
+
+/// Registers the demo platform (once) and syncs its roster: the demo members who ride
+/// for it plus [`RIDER_NAMES`], most of them consenting.
+async fn load_platform(db: &Db, pii: &PiiCipher, report: &mut Report) -> Result<(), StartError> {
+    let (code, name, union_code) = PLATFORM;
+    let platform = match platforms::get_by_code(db, code).await {
+        Ok(p) => p,
+        Err(StoreError::NotFound) => {
+            let union = orgs::find_by_code_unscoped(db, union_code)
+                .await?
+                .ok_or_else(|| format!("demo data: org {union_code} missing"))?;
+            let secret = random_token("uhs_");
+            let client_id = format!("uhc_demo_{code}");
+            let p = platforms::insert(
+                db,
+                NewPlatform {
+                    code: code.to_owned(),
+                    name: name.to_owned(),
+                    org_id: union.id,
+                    auto_enrol: true,
+                    client_id: client_id.clone(),
+                    client_secret_hash: hash_secret(&secret),
+                    // No password matches a non-PHC string: client credentials only.
+                    password_hash: "!platform-demo".to_owned(),
+                },
+            )
+            .await?;
+            report.platform_credentials = Some((client_id, secret));
+            p
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let report_of_sync = platforms_api::sync_snapshot(db, pii, &platform, &demo_roster()?)
+        .await
+        .map_err(|e| format!("demo data: roster sync: {e}"))?;
+    report.riders_created = report_of_sync.created;
+    report.riders_enrolled = report_of_sync.enrolled;
+    report.riders_linked = report_of_sync.linked;
+    Ok(())
+}
+
+/// The demo roster as the platform would send it (a JSON array).
+fn demo_roster() -> Result<Vec<u8>, StartError> {
+    let mut riders = Vec::new();
+    for (name, first17, phone, org_code, ..) in MEMBERS {
+        if org_code == PLATFORM.2 {
+            riders.push((name.to_owned(), first17.to_owned(), phone.to_owned(), true));
+        }
+    }
+    for (i, name) in RIDER_NAMES.iter().enumerate() {
+        // Born 1985–1999 in Jizhou district, Ji'an; every seventh rider hasn't consented.
+        let body = format!(
+            "360802{}{:02}{:02}{:03}",
+            1985 + i % 15,
+            i % 12 + 1,
+            i % 28 + 1,
+            200 + i
+        );
+        riders.push((
+            (*name).to_owned(),
+            body,
+            format!("1390796{i:04}"),
+            i % 7 != 3,
+        ));
+    }
+    let rows: Result<Vec<_>, StartError> = riders
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, first17, phone, consent))| {
+            let check =
+                id_check_char(first17.as_bytes()).ok_or("demo data: bad rider ID number")?;
+            Ok(serde_json::json!({
+                "external_id": format!("MT-JA-{:05}", i + 1),
+                "name": name,
+                "phone": phone,
+                "id_number": format!("{first17}{check}"),
+                "region_code": "360802",
+                "started_on": format!("2026-{:02}-15", i % 9 + 1),
+                "consent_to_join": consent,
+            }))
+        })
+        .collect();
+    Ok(serde_json::to_vec(&rows?).map_err(|e| e.to_string())?)
+}
+
+/// Pending applications to the demo unions, each with an account password chosen
+/// (the demo password), as if submitted by the applicants themselves.
+async fn load_applications(
+    db: &Db,
+    pii: &PiiCipher,
+    password_hash: &str,
+    report: &mut Report,
+) -> Result<(), StartError> {
+    for (name, first17, phone, org_code, occupation, gig, employer) in APPLICANTS {
+        let org = orgs::find_by_code_unscoped(db, org_code)
+            .await?
+            .ok_or_else(|| format!("demo data: org {org_code} missing"))?;
+        let check = id_check_char(first17.as_bytes()).ok_or("demo data: bad ID number body")?;
+        let input = MemberIn {
+            org_id: org.id.0,
+            name: name.to_owned(),
+            id_number: format!("{first17}{check}"),
+            phone: phone.to_owned(),
+            gender: None,
+            birth_date: None,
+            employer: Some(employer.to_owned()),
+            occupation,
+            employment_form: if gig {
+                EmploymentForm::Gig
+            } else {
+                EmploymentForm::Standard
+            },
+            joined_on: None,
+        };
+        let person = new_member(pii, input).map_err(|e| format!("demo data: {name}: {e}"))?;
+        let new = NewApplication {
+            person,
+            password_hash: Some(password_hash.to_owned()),
+            secret_hash: hash_secret(&random_token("uha_")),
+            submitted_by: None,
+        };
+        match join_applications::insert(db, new).await {
+            Ok(_) => report.applications_created += 1,
+            // Loaded before: the application is still pending.
+            Err(e) if e.is_conflict_on("pending_application") => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

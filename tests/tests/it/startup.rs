@@ -1,10 +1,12 @@
 //! First start on an empty database: the root organisation, the first admin, and the
 //! generated JWT secret that must survive restarts and stay private.
 
+use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
 use unionhall_api::config::Config;
 use unionhall_api::server;
 use unionhall_domain::UserId;
+use unionhall_tests::TestApp;
 
 fn sqlite_config(dir: &std::path::Path) -> Config {
     Config {
@@ -87,16 +89,53 @@ async fn postgres_without_a_jwt_secret_refuses_to_start() {
     assert_eq!(err.setting, "UNIONHALL_JWT_SECRET");
 }
 
+/// The demo, loaded into a running app's database (SQLite or PostgreSQL): members, a
+/// platform whose roster sync enrolled consenting riders and linked the demo members
+/// who ride for it, and pending applications, all visible through the API. Loading
+/// again adds nothing.
 #[tokio::test]
-async fn the_demo_loads_members_and_loading_twice_adds_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = server::prepare(sqlite_config(dir.path())).await.unwrap();
+async fn the_demo_loads_members_riders_and_applications_and_loading_twice_adds_nothing() {
+    let app = TestApp::spawn().await;
+    let state = server::prepare(app.config.clone()).await.unwrap();
     let first = unionhall_api::demo::load(&state.db, &state.pii)
         .await
         .unwrap();
     assert!(first.orgs_created >= 20, "{first}");
     assert_eq!(first.users_created, 3, "{first}");
     assert_eq!(first.members_created, 12, "{first}");
+    // 3 demo members ride for the platform and 21 more riders, every seventh of whom
+    // (3) hasn't consented.
+    assert_eq!(first.riders_created, 24, "{first}");
+    assert_eq!(first.riders_linked, 3, "{first}");
+    assert_eq!(first.riders_enrolled, 18, "{first}");
+    assert_eq!(first.applications_created, 3, "{first}");
+    let (client_id, secret) = first.platform_credentials.clone().expect("credentials");
+
+    let admin = app.admin_token().await;
+    let riders = app
+        .get("/v1/platforms/meituan-ja/riders?limit=200", &admin)
+        .await;
+    assert_eq!(riders.status, 200, "{}", riders.text);
+    let items = riders.json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 24);
+    assert_eq!(
+        items.iter().filter(|r| r["member_id"].is_string()).count(),
+        21
+    );
+    let members = app
+        .get("/v1/members?occupation=delivery_rider&limit=200", &admin)
+        .await;
+    assert_eq!(members.json["items"].as_array().unwrap().len(), 3 + 18);
+    let pending = app
+        .get("/v1/join-applications?status=pending", &admin)
+        .await;
+    assert_eq!(pending.json["items"].as_array().unwrap().len(), 3);
+    let token = app
+        .token_request(&json!({"grant_type": "client_credentials",
+            "client_id": client_id, "client_secret": secret}))
+        .await;
+    assert_eq!(token.status, 200, "{}", token.text);
+
     let again = unionhall_api::demo::load(&state.db, &state.pii)
         .await
         .unwrap();
@@ -104,9 +143,13 @@ async fn the_demo_loads_members_and_loading_twice_adds_nothing() {
         (
             again.orgs_created,
             again.users_created,
-            again.members_created
+            again.members_created,
+            again.riders_created,
+            again.riders_enrolled,
+            again.applications_created,
         ),
-        (0, 0, 0),
+        (0, 0, 0, 0, 0, 0),
         "{again}"
     );
+    assert!(again.platform_credentials.is_none());
 }

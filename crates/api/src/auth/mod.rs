@@ -4,6 +4,7 @@
 pub mod jwt;
 pub mod password;
 pub mod principal;
+pub mod secrets;
 
 pub use jwt::{AccessClaims, Keys};
 pub use principal::Principal;

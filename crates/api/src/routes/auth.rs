@@ -301,11 +301,11 @@ async fn client_credentials_grant(
     secret: &str,
 ) -> ApiResult<TokenResponse> {
     let found = unionhall_persistence::platforms::credentials(&state.db, client_id).await?;
-    let presented = crate::routes::platforms::hash_secret(secret);
+    let presented = crate::auth::secrets::hash_secret(secret);
     let stored = found
         .as_ref()
         .map_or_else(|| "0".repeat(presented.len()), |(_, hash)| hash.clone());
-    let matches = crate::routes::platforms::constant_time_eq(&presented, &stored);
+    let matches = crate::auth::secrets::constant_time_eq(&presented, &stored);
     let Some((platform, _)) = found.filter(|_| matches) else {
         return Err(ApiError::oauth(
             "invalid_client",

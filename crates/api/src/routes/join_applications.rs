@@ -4,6 +4,7 @@
 //! transaction) or reject them in their subtree; the applicant follows the status with
 //! the secret handed out once at submission.
 
+use crate::auth::secrets::{constant_time_eq, hash_secret, random_token};
 use crate::auth::{Principal, password};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{IdempotencyKey, ValidQuery, ValidatedJson};
@@ -18,13 +19,9 @@ use crate::state::State;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::LocalBoxFuture;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use unionhall_domain::UserId;
 use unionhall_domain::members::{ApplicationStatus, EmploymentForm, JoinApplication, Occupation};
 use unionhall_domain::orgs::Reach;
@@ -164,25 +161,6 @@ impl FromRequest for MaybePrincipal {
     }
 }
 
-fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("uha_{}", URL_SAFE_NO_PAD.encode(bytes))
-}
-
-fn hash_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// Compares without an early exit, so timing doesn't tell how much matched.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 async fn application_out(
     db: &impl ConnectionTrait,
     pii: &PiiCipher,
@@ -317,7 +295,7 @@ pub async fn submit(
         Some(pw) => Some(password::hash(pw).await?),
         None => None,
     };
-    let secret = new_secret();
+    let secret = random_token("uha_");
     let secret_hash = hash_secret(&secret);
     let pii = state.pii.clone();
     let replay_owner = caller_id.unwrap_or(UserId(Uuid::nil()));
@@ -424,7 +402,7 @@ pub async fn get(
                 Err(StoreError::NotFound) => None,
                 other => Some(other?),
             };
-            app.filter(|a| same(&a.secret_hash, &hash_secret(&secret)))
+            app.filter(|a| constant_time_eq(&a.secret_hash, &hash_secret(&secret)))
                 .ok_or_else(|| ApiError::not_found("application"))?
         }
         (None, Some(principal)) => {

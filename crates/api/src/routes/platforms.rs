@@ -3,6 +3,7 @@
 //! reports, and the riders as the union sees them.
 
 use crate::auth::Principal;
+use crate::auth::secrets::{hash_secret, random_token};
 use crate::error::{ApiError, ApiResult, FieldError, ProblemKind};
 use crate::extract::{
     IdempotencyKey, ValidQuery, ValidatedJson, media_type, read_body_up_to, shape_field_error,
@@ -12,8 +13,6 @@ use crate::pii::{Field, PiiCipher};
 use crate::routes::members::{actor, org_in_reach, today_in_china, unseal};
 use crate::state::{AppState, State};
 use actix_web::{HttpRequest, HttpResponse, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -229,23 +228,6 @@ pub struct RiderQuery {
 }
 
 // ─── Helpers ────────────────────────────────────────────────────────────────
-
-fn random_token(prefix: &str) -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// SHA-256 (hex) of a client secret: it is 32 random bytes, so a fast hash is enough.
-pub(crate) fn hash_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// Equal strings, compared in time that depends only on their lengths.
-pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 fn sealed(pii: &PiiCipher, field: Field, clear: &str) -> ApiResult<Sealed> {
     pii.seal(field, clear).map_err(|e| {
@@ -771,6 +753,27 @@ async fn run_sync(
         Some(&location),
         false,
     ))
+}
+
+/// Syncs a snapshot (a JSON array) outside any request, for the demo loader: the same
+/// checks, diff, enrolment and stored report as `PUT …/roster`, acting as the
+/// platform's own account. Without an `Idempotency-Key`: the same snapshot again
+/// reports everything unchanged and writes nothing, which is what reloading needs.
+pub(crate) async fn sync_snapshot(
+    db: &unionhall_persistence::Db,
+    pii: &PiiCipher,
+    platform: &Platform,
+    json_array: &[u8],
+) -> ApiResult<SyncReport> {
+    let rows = snapshot_rows(pii, false, json_array)?;
+    let actor = Actor {
+        user_id: Some(platform.user_id),
+        request_id: None,
+    };
+    let txn = db::begin_write(db).await?;
+    let report = apply(&txn, pii, platform, &actor, SyncKind::Snapshot, rows).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    Ok(report)
 }
 
 fn body_fingerprint(pii: &PiiCipher, what: &str, bytes: &[u8]) -> String {
