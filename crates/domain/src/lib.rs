@@ -5,6 +5,7 @@
 //! (CI asserts this crate depends on neither sea-orm nor actix).
 
 pub mod ids;
+pub mod insurance;
 pub mod members;
 pub mod orgs;
 pub mod person;
