@@ -1,6 +1,7 @@
 //! Building the application and running the HTTP server.
 
 use crate::auth::Keys;
+use crate::auth::callers::CallerLoader;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::extract::{json_error, path_error, query_error};
@@ -44,6 +45,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         .map_err(|e| format!("configuration: UNIONHALL_PII_KEY: {e}"))?;
     bootstrap::first_start(&db, &config).await?;
     Ok(AppState {
+        callers: Arc::new(CallerLoader::new(db.clone())),
         db,
         config: Arc::new(config),
         keys: Arc::new(keys),
@@ -101,6 +103,11 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
     let data = web::Data::new(state);
     let spec = ApiDoc::openapi();
     let server = HttpServer::new(move || {
+        // Each worker batches its own requests' caller lookups (see `auth::callers`).
+        let data = web::Data::new(AppState {
+            callers: Arc::new(CallerLoader::new(data.db.clone())),
+            ..AppState::clone(&data)
+        });
         let cors = data
             .config
             .cors_origin_list()

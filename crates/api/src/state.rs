@@ -2,6 +2,7 @@
 //! personal-data cipher and the metrics registry. Nothing per-user lives here, so nodes stay interchangeable.
 
 use crate::auth::Keys;
+use crate::auth::callers::CallerLoader;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::pii::PiiCipher;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Seals and unseals personal data.
     pub pii: Arc<PiiCipher>,
+    /// Reads the caller of each request, batching concurrent lookups. One per worker.
+    pub callers: Arc<CallerLoader>,
 }
 
 /// The extractor handlers use.

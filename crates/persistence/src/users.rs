@@ -137,6 +137,7 @@ pub async fn credentials(
 
 #[derive(Debug, FromQueryResult)]
 struct CallerRow {
+    user_id: Uuid,
     username: String,
     display_name: String,
     user_org_id: Uuid,
@@ -147,14 +148,17 @@ struct CallerRow {
     path: Option<String>,
 }
 
-/// The caller behind a token, with every role and the path of its organisation, in
-/// one query. `None` when the account no longer exists.
-pub async fn caller(
+/// The callers behind tokens, each with every role and the path of its
+/// organisation, in one query however many are asked for (the request batcher in
+/// the API asks for all the requests waiting at once). Accounts that no longer exist
+/// are absent from the map.
+pub async fn callers(
     db: &impl ConnectionTrait,
-    user_id: UserId,
-) -> Result<Option<Caller>, StoreError> {
+    user_ids: &[UserId],
+) -> Result<HashMap<UserId, Caller>, StoreError> {
     let rows = users::Entity::find()
         .select_only()
+        .column_as(users::Column::Id, "user_id")
         .column(users::Column::Username)
         .column(users::Column::DisplayName)
         .column_as(users::Column::OrgId, "user_org_id")
@@ -165,23 +169,22 @@ pub async fn caller(
         .column_as(orgs::Column::Path, "path")
         .join(JoinType::LeftJoin, users::Relation::RoleBindings.def())
         .join(JoinType::LeftJoin, role_bindings::Relation::Org.def())
-        .filter(users::Column::Id.eq(user_id.0))
+        .filter(users::Column::Id.is_in(user_ids.iter().map(|u| u.0)))
         .into_model::<CallerRow>()
         .all(db)
         .await?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    let mut caller = Caller {
-        user_id,
-        username: first.username.clone(),
-        display_name: first.display_name.clone(),
-        org_id: OrgId(first.user_org_id),
-        disabled: first.disabled,
-        bindings: Vec::with_capacity(rows.len()),
-        member_id: first.member_id.map(MemberId),
-    };
+    let mut callers: HashMap<UserId, Caller> = HashMap::with_capacity(user_ids.len());
     for row in rows {
+        let user_id = UserId(row.user_id);
+        let caller = callers.entry(user_id).or_insert_with(|| Caller {
+            user_id,
+            username: row.username,
+            display_name: row.display_name,
+            org_id: OrgId(row.user_org_id),
+            disabled: row.disabled,
+            bindings: Vec::new(),
+            member_id: row.member_id.map(MemberId),
+        });
         if let (Some(role), Some(org_id), Some(path)) = (row.role, row.org_id, row.path) {
             caller.bindings.push((
                 parse_role(&role)?,
@@ -190,7 +193,15 @@ pub async fn caller(
             ));
         }
     }
-    Ok(Some(caller))
+    Ok(callers)
+}
+
+/// One caller; `None` when the account no longer exists.
+pub async fn caller(
+    db: &impl ConnectionTrait,
+    user_id: UserId,
+) -> Result<Option<Caller>, StoreError> {
+    Ok(callers(db, &[user_id]).await?.remove(&user_id))
 }
 
 /// A staff account whose organisation is in `reach`; anything else (member accounts

@@ -948,3 +948,56 @@ async fn refresh_token_reuse_in_a_race_also_revokes_the_winner_s_successor() {
         "successors that outlived their family's revocation, of 30 races"
     );
 }
+
+/// Concurrent requests share caller lookups (`auth::callers`): many callers asked for
+/// at once must each get their own identity and roles, and a disabled account in the
+/// same burst must still be refused while the others pass.
+#[tokio::test]
+async fn concurrent_callers_each_get_their_own_identity() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let mut callers = vec![(ADMIN_USERNAME.to_owned(), admin.clone(), true)];
+    for (i, role) in [
+        "judge",
+        "mediator",
+        "palace_staff",
+        "insurance_reviewer",
+        "union_admin",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let username = format!("clerk-{i}");
+        app.create_user(&admin, &username, &app.root_org_id, role)
+            .await;
+        let (token, _) = app.login(&username, USER_PASSWORD).await;
+        callers.push((username, token, true));
+    }
+    let gone = app
+        .create_user(&admin, "clerk-gone", &app.root_org_id, "judge")
+        .await;
+    let (gone_token, _) = app.login("clerk-gone", USER_PASSWORD).await;
+    let path = format!("/v1/users/{}", id(&gone));
+    let disabled = app
+        .patch(&path, &admin, None, &json!({"disabled": true}))
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text);
+    callers.push(("clerk-gone".to_owned(), gone_token, false));
+
+    // Twenty rounds over every caller, all in flight together.
+    let asks = (0..20).flat_map(|_| callers.iter());
+    let app = &app;
+    let replies = join_all(asks.map(|(username, token, enabled)| async move {
+        (username, *enabled, app.get("/v1/me", token).await)
+    }))
+    .await;
+    assert_eq!(replies.len(), 20 * callers.len());
+    for (username, enabled, reply) in replies {
+        if enabled {
+            assert_eq!(reply.status, StatusCode::OK, "{username}: {}", reply.text);
+            assert_eq!(reply.json["username"], username.as_str());
+        } else {
+            assert_unauthenticated(&reply);
+        }
+    }
+}

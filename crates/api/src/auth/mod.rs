@@ -1,6 +1,7 @@
 //! Authentication: access tokens (JWT), passwords (argon2id), and the `Principal`
 //! extractor every protected handler takes.
 
+pub mod callers;
 pub mod jwt;
 pub mod password;
 pub mod principal;

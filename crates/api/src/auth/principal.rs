@@ -10,7 +10,6 @@ use futures_util::future::LocalBoxFuture;
 use std::ops::Deref;
 use unionhall_domain::UserId;
 use unionhall_domain::users::Caller;
-use unionhall_persistence::users;
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -54,7 +53,9 @@ impl FromRequest for Principal {
             .and_then(|s| bearer(req).and_then(|t| s.keys.verify(t)));
         Box::pin(async move {
             let (state, claims) = (state.ok_or_else(ApiError::internal)?, claims?);
-            let caller = users::caller(&state.db, UserId(claims.sub))
+            let caller = state
+                .callers
+                .load(UserId(claims.sub))
                 .await?
                 .ok_or_else(|| ApiError::unauthenticated("the account no longer exists"))?;
             if caller.disabled {
