@@ -8,6 +8,7 @@ pub mod ids;
 pub mod insurance;
 pub mod members;
 pub mod orgs;
+pub mod palaces;
 pub mod person;
 pub mod roles;
 pub mod roster;
