@@ -7,6 +7,7 @@ mod m20261129_000001_foundation;
 mod m20261129_000002_members;
 mod m20261129_000003_join_applications;
 mod m20261129_000004_platforms;
+mod m20261129_000005_insurance;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_members::Migration),
             Box::new(m20261129_000003_join_applications::Migration),
             Box::new(m20261129_000004_platforms::Migration),
+            Box::new(m20261129_000005_insurance::Migration),
         ]
     }
 }

@@ -1,27 +1,39 @@
 //! The demo data set: the Jiangxi federation's eleven city federations (with their real
 //! GB/T 2260 codes), some county federations, grassroots and industry unions, the new
 //! gig-economy federations, a few staff accounts, members, a delivery platform whose
-//! riders' roster is synced (consenting riders become members of the platform union)
-//! and some pending join applications. Loading twice changes nothing.
+//! riders' roster is synced (consenting riders become members of the platform union),
+//! some pending join applications, and the Ji'an federation's three mutual-aid plans
+//! with the platform union's riders enrolled as a group (paid by the union, dated to
+//! the term start) and hospital claims in every state. Loading twice changes nothing.
 
 use crate::auth::password;
 use crate::auth::secrets::{hash_secret, random_token};
 use crate::pii::PiiCipher;
+use crate::routes::insurance::{self as insurance_api, Enrolling, Whom};
 use crate::routes::members::{MemberIn, new_member};
 use crate::routes::platforms as platforms_api;
 use crate::server::StartError;
+use chrono::{Datelike, NaiveDate};
 use std::fmt;
+use unionhall_domain::insurance::{
+    BenefitRules, ClaimAction, ClaimFacts, ClaimKind, ClaimStatus, Decision, Eligibility,
+    IllnessTier, PaidBy, PlanStatus, PlanTerms, standard_disability_table,
+};
 use unionhall_domain::members::{EmploymentForm, Occupation};
-use unionhall_domain::orgs::{DEFAULT_TIME_ZONE, Org, OrgKind};
+use unionhall_domain::orgs::{DEFAULT_TIME_ZONE, Org, OrgKind, Reach};
 use unionhall_domain::person::id_check_char;
 use unionhall_domain::roles::Role;
 use unionhall_domain::users::RoleBinding;
+use unionhall_persistence::insurance::{
+    self, ClaimData, ClaimFilter, EnrollmentFilter, NewPlan, OwnerScope, PlanChanges, PlanFilter,
+    PlanScope, Selector,
+};
 use unionhall_persistence::join_applications::{self, NewApplication};
 use unionhall_persistence::members::{self, Actor};
 use unionhall_persistence::orgs::{self, NewOrg};
 use unionhall_persistence::platforms::{self, NewPlatform};
 use unionhall_persistence::users::{self, NewUser};
-use unionhall_persistence::{Db, StoreError};
+use unionhall_persistence::{Db, PageRequest, StoreError, db};
 
 /// The prefecture-level cities of Jiangxi: code suffix, name, region code.
 const CITIES: [(&str, &str, &str); 11] = [
@@ -328,6 +340,9 @@ pub struct Report {
     pub riders_enrolled: usize,
     pub riders_linked: usize,
     pub applications_created: usize,
+    pub plans_created: usize,
+    pub enrollments_created: usize,
+    pub claims_created: usize,
 }
 
 impl fmt::Display for Report {
@@ -336,7 +351,7 @@ impl fmt::Display for Report {
             f,
             "demo: {} organisations, {} staff accounts and {} members created (staff password: {DEMO_PASSWORD}); \
              platform {}: {} riders created, {} enrolled as members, {} linked to existing members; \
-             {} join applications pending",
+             {} join applications pending; insurance: {} plans, {} enrollments and {} claims created",
             self.orgs_created,
             self.users_created,
             self.members_created,
@@ -345,6 +360,9 @@ impl fmt::Display for Report {
             self.riders_enrolled,
             self.riders_linked,
             self.applications_created,
+            self.plans_created,
+            self.enrollments_created,
+            self.claims_created,
         )?;
         if let Some((client_id, secret)) = &self.platform_credentials {
             write!(
@@ -464,6 +482,7 @@ pub async fn load(db: &Db, pii: &PiiCipher) -> Result<Report, StartError> {
     }
     load_platform(db, pii, &mut report).await?;
     load_applications(db, pii, &hash, &mut report).await?;
+    load_insurance(db, pii, &mut report).await?;
     Ok(report)
 }
 
@@ -594,6 +613,268 @@ async fn load_applications(
             Err(e) => return Err(e.into()),
         }
     }
+    Ok(())
+}
+
+/// The claims the demo files on the hospital plan, one per state a claim can be in:
+/// the state, the stay in days, and the incident's day of the term.
+const DEMO_CLAIMS: [(ClaimStatus, u32, i64); 6] = [
+    (ClaimStatus::Submitted, 5, 200),
+    (ClaimStatus::UnderReview, 7, 190),
+    (ClaimStatus::Approved, 10, 150),
+    (ClaimStatus::Rejected, 4, 120),
+    (ClaimStatus::Returned, 6, 100),
+    (ClaimStatus::Paid, 12, 60),
+];
+
+/// The three example plans of this year, owned by the Ji'an federation: hospital
+/// allowance (¥80 a share; ¥50 a day beyond 3 days, capped at ¥4,500 a share),
+/// accident (¥40 a share, ¥20,000 sum insured) and critical illness (¥500 on days
+/// 30–90, ¥10,000 after day 90).
+fn demo_plans(year: i32) -> Result<[(&'static str, PlanTerms); 3], StartError> {
+    let start = NaiveDate::from_ymd_opt(year, 1, 1).ok_or("demo data: bad year")?;
+    let end = NaiveDate::from_ymd_opt(year, 12, 31).ok_or("demo data: bad year")?;
+    let terms = |premium, waiting_days, benefits| PlanTerms {
+        share_premium_fen: premium,
+        max_shares: 5,
+        term_start: start,
+        term_end: end,
+        waiting_days,
+        eligibility: Eligibility::default(),
+        benefits,
+    };
+    Ok([
+        (
+            "职工住院津贴互助保障",
+            terms(
+                8_000,
+                30,
+                BenefitRules::HospitalAllowance {
+                    daily_allowance_fen: 5_000,
+                    deductible_days: 3,
+                    term_cap_fen: 450_000,
+                    per_claim_cap_fen: None,
+                },
+            ),
+        ),
+        (
+            "新就业形态劳动者意外伤害互助保障",
+            terms(
+                4_000,
+                0,
+                BenefitRules::Accident {
+                    sum_insured_fen: 2_000_000,
+                    expense_deductible_fen: 10_000,
+                    reimbursement_ratio_bp: 8_000,
+                    disability_table: standard_disability_table(),
+                    death_percent: 100,
+                },
+            ),
+        ),
+        (
+            "职工重大疾病互助保障",
+            terms(
+                10_000,
+                30,
+                BenefitRules::CriticalIllness {
+                    tiers: vec![
+                        IllnessTier {
+                            from_day: 30,
+                            amount_per_share_fen: 50_000,
+                        },
+                        IllnessTier {
+                            from_day: 91,
+                            amount_per_share_fen: 1_000_000,
+                        },
+                    ],
+                },
+            ),
+        ),
+    ])
+}
+
+/// The demo plans (created and opened once, found by name afterwards), the platform
+/// union's delivery riders enrolled as a group in the hospital and accident plans
+/// (paid by the union, cover from the term start), and hospital claims in every state.
+async fn load_insurance(db: &Db, pii: &PiiCipher, report: &mut Report) -> Result<(), StartError> {
+    let owner = orgs::find_by_code_unscoped(db, "ja")
+        .await?
+        .ok_or("demo data: org ja missing")?;
+    let union = orgs::find_by_code_unscoped(db, PLATFORM.2)
+        .await?
+        .ok_or_else(|| format!("demo data: org {} missing", PLATFORM.2))?;
+    let owned = Reach::over(vec![owner.path.clone()]);
+    let existing = insurance::list_plans(
+        db,
+        PlanScope::Administered(&owned),
+        &PlanFilter {
+            org_id: Some(owner.id),
+            ..Default::default()
+        },
+        PageRequest {
+            limit: 200,
+            after: None,
+        },
+    )
+    .await?
+    .items;
+    let operator = Actor {
+        user_id: None,
+        request_id: None,
+    };
+    let today = crate::routes::members::today_in_china();
+    let mut plans = Vec::new();
+    for (name, terms) in demo_plans(today.year())? {
+        if let Some(plan) = existing.iter().find(|p| p.name == name) {
+            plans.push(plan.clone());
+            continue;
+        }
+        let draft = insurance::insert_plan(
+            db,
+            NewPlan {
+                org_id: owner.id,
+                name: name.to_owned(),
+                terms,
+            },
+        )
+        .await?;
+        let open = insurance::update_plan(
+            db,
+            &draft,
+            draft.version,
+            PlanChanges {
+                status: Some(PlanStatus::Open),
+                ..Default::default()
+            },
+        )
+        .await?;
+        report.plans_created += 1;
+        plans.push(open);
+    }
+    let demo_error = |e: crate::error::ApiError| format!("demo data: insurance: {e}");
+    let txn = db::begin_write(db).await?;
+    for plan in plans.iter().take(2) {
+        let how = Enrolling {
+            plan,
+            shares: 1,
+            paid_by: PaidBy::Union,
+            cover_start: plan.terms.term_start,
+            enrolled_by: None,
+        };
+        let whom = Whom::Selected(Selector {
+            subtree: union.path.clone(),
+            occupation: Some(Occupation::DeliveryRider),
+            employment_form: None,
+        });
+        let enrolled = insurance_api::enroll(&txn, None, &how, whom)
+            .await
+            .map_err(demo_error)?;
+        report.enrollments_created += usize::try_from(enrolled.enrolled).unwrap_or(0);
+    }
+    let hospital = &plans[0];
+    let everyone = Reach::over(vec![owner.path.clone()]);
+    let filed_before = insurance::list_claims(
+        &txn,
+        OwnerScope::Staff(&everyone),
+        &ClaimFilter {
+            plan_id: Some(hospital.id),
+            ..Default::default()
+        },
+        PageRequest {
+            limit: 1,
+            after: None,
+        },
+    )
+    .await?;
+    if filed_before.items.is_empty() {
+        let enrollments = insurance::list_enrollments(
+            &txn,
+            OwnerScope::Staff(&everyone),
+            &EnrollmentFilter {
+                plan_id: Some(hospital.id),
+                member_id: None,
+            },
+            PageRequest {
+                limit: 200,
+                after: None,
+            },
+        )
+        .await?
+        .items;
+        for ((target, days, on_day), enrollment) in DEMO_CLAIMS.into_iter().zip(enrollments) {
+            let incident_date = hospital.terms.term_start + chrono::Duration::days(on_day);
+            if incident_date > today {
+                continue;
+            }
+            let facts = ClaimFacts {
+                kind: ClaimKind::HospitalStay,
+                incident_date,
+                hospital_days: Some(days),
+                expenses_fen: None,
+                disability_grade: None,
+                diagnosis: None,
+            };
+            let data = ClaimData {
+                kind: ClaimKind::HospitalStay,
+                incident_date,
+                hospital_days: Some(days),
+                expenses_fen: None,
+                diagnosis_sealed: None,
+                disability_grade: None,
+                documents: vec![format!("demo/discharge-summary-{on_day}.pdf")],
+            };
+            let mut claim =
+                insurance_api::file_claim(&txn, enrollment, facts, data, today, &operator)
+                    .await
+                    .map_err(demo_error)?;
+            report.claims_created += 1;
+            let steps: &[ClaimAction] = match target {
+                ClaimStatus::Submitted => &[],
+                ClaimStatus::UnderReview => &[ClaimAction::StartReview],
+                ClaimStatus::Approved => &[
+                    ClaimAction::StartReview,
+                    ClaimAction::Decide(Decision::Approve),
+                ],
+                ClaimStatus::Rejected => &[ClaimAction::Decide(Decision::Reject)],
+                ClaimStatus::Returned => &[
+                    ClaimAction::StartReview,
+                    ClaimAction::Decide(Decision::Return),
+                ],
+                ClaimStatus::Paid => &[ClaimAction::Decide(Decision::Approve), ClaimAction::Pay],
+            };
+            for step in steps {
+                claim = match *step {
+                    ClaimAction::Decide(decision) => {
+                        let reason = match decision {
+                            Decision::Approve => None,
+                            Decision::Reject => {
+                                Some("住院发生在保障期外的转院途中，不属于保障范围".to_owned())
+                            }
+                            Decision::Return => Some("请补充出院小结和住院费用清单".to_owned()),
+                        };
+                        insurance_api::decide_claim(
+                            &txn, pii, &claim, decision, reason, None, &operator,
+                        )
+                        .await
+                        .map_err(demo_error)?
+                    }
+                    ClaimAction::Pay => insurance_api::move_claim(
+                        &txn,
+                        &claim,
+                        ClaimAction::Pay,
+                        Some(format!("DEMO-PAY-{on_day:03}")),
+                        &operator,
+                    )
+                    .await
+                    .map_err(demo_error)?,
+                    other => insurance_api::move_claim(&txn, &claim, other, None, &operator)
+                        .await
+                        .map_err(demo_error)?,
+                };
+            }
+        }
+    }
+    txn.commit().await.map_err(StoreError::from)?;
     Ok(())
 }
 

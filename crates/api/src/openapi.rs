@@ -4,6 +4,7 @@
 //! 413/415/422, PATCH → 412, …) so no handler repeats them.
 
 use crate::error::{Problem, ProblemKind};
+use crate::routes::insurance;
 use crate::routes::join_applications;
 use crate::routes::platforms;
 use crate::routes::{auth, health, me, members, orgs, problems, users};
@@ -61,6 +62,11 @@ pub struct IfMatchHeader {
         join_applications::approve, join_applications::reject,
         platforms::create, platforms::list, platforms::get, platforms::put_roster,
         platforms::post_changes, platforms::get_sync, platforms::riders,
+        insurance::create_plan, insurance::list_plans, insurance::get_plan, insurance::update_plan,
+        insurance::enroll_members, insurance::list_enrollments, insurance::get_enrollment,
+        insurance::create_claim, insurance::list_claims, insurance::get_claim,
+        insurance::update_claim, insurance::start_review, insurance::decide, insurance::pay,
+        insurance::stats,
     ),
     components(schemas(Problem)),
     modifiers(&Conventions),
@@ -73,6 +79,7 @@ pub struct IfMatchHeader {
         (name = "audit", description = "The audit trail of personal-data reveals"),
         (name = "join-applications", description = "Applications to join a union: self-service or on someone's behalf, approval and rejection"),
         (name = "platforms", description = "Delivery platforms and their rider rosters"),
+        (name = "insurance", description = "Mutual-aid insurance: plans, enrollments (individual and group), claims with explained payouts, review, payment and stats"),
         (name = "operations", description = "Health, readiness, metrics, problem types"),
     ),
 )]

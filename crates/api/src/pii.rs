@@ -26,6 +26,8 @@ type HmacSha256 = Hmac<Sha256>;
 pub enum Field {
     IdNumber,
     Phone,
+    /// An insurance claim's diagnosis (health data): sealed, never hashed.
+    Diagnosis,
 }
 
 impl Field {
@@ -33,6 +35,7 @@ impl Field {
         match self {
             Field::IdNumber => b"id_number",
             Field::Phone => b"phone",
+            Field::Diagnosis => b"diagnosis",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod db;
 pub mod entities;
 pub mod error;
 pub mod idempotency;
+pub mod insurance;
 pub mod join_applications;
 pub mod members;
 pub mod orgs;

@@ -4,6 +4,7 @@
 
 mod auth;
 mod conventions;
+mod insurance;
 mod join_applications;
 mod members;
 mod openapi;

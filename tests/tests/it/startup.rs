@@ -109,6 +109,11 @@ async fn the_demo_loads_members_riders_and_applications_and_loading_twice_adds_n
     assert_eq!(first.riders_linked, 3, "{first}");
     assert_eq!(first.riders_enrolled, 18, "{first}");
     assert_eq!(first.applications_created, 3, "{first}");
+    // Three plans; the platform union's 21 riders in the hospital and accident plans;
+    // a hospital claim in each of the six states.
+    assert_eq!(first.plans_created, 3, "{first}");
+    assert_eq!(first.enrollments_created, 2 * 21, "{first}");
+    assert_eq!(first.claims_created, 6, "{first}");
     let (client_id, secret) = first.platform_credentials.clone().expect("credentials");
 
     let admin = app.admin_token().await;
@@ -135,6 +140,37 @@ async fn the_demo_loads_members_riders_and_applications_and_loading_twice_adds_n
             "client_id": client_id, "client_secret": secret}))
         .await;
     assert_eq!(token.status, 200, "{}", token.text);
+    let plans = app.get("/v1/insurance/plans?status=open", &admin).await;
+    assert_eq!(
+        plans.json["items"].as_array().unwrap().len(),
+        3,
+        "{}",
+        plans.text
+    );
+    let claims = app.get("/v1/insurance/claims?limit=200", &admin).await;
+    let mut states: Vec<&str> = claims.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    states.sort_unstable();
+    assert_eq!(
+        states,
+        [
+            "approved",
+            "paid",
+            "rejected",
+            "returned",
+            "submitted",
+            "under_review"
+        ],
+        "{}",
+        claims.text
+    );
+    let stats = app.get("/v1/insurance/stats", &admin).await;
+    assert_eq!(stats.json["enrolled_members"], 21, "{}", stats.text);
+    assert_eq!(stats.json["premiums_fen"], 21 * (8000 + 4000));
 
     let again = unionhall_api::demo::load(&state.db, &state.pii)
         .await
@@ -147,9 +183,14 @@ async fn the_demo_loads_members_riders_and_applications_and_loading_twice_adds_n
             again.riders_created,
             again.riders_enrolled,
             again.applications_created,
+            again.plans_created,
+            again.enrollments_created,
+            again.claims_created,
         ),
-        (0, 0, 0, 0, 0, 0),
+        (0, 0, 0, 0, 0, 0, 0, 0, 0),
         "{again}"
     );
     assert!(again.platform_credentials.is_none());
+    let claims = app.get("/v1/insurance/claims?limit=200", &admin).await;
+    assert_eq!(claims.json["items"].as_array().unwrap().len(), 6);
 }

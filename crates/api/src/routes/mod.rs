@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod insurance;
 pub mod join_applications;
 pub mod me;
 pub mod members;
@@ -232,6 +233,62 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         Endpoint::at("/v1/platforms/{code}/riders")
             .get(platforms::riders)
+            .build(),
+    );
+    // Mutual-aid insurance.
+    cfg.service(
+        Endpoint::at("/v1/insurance/plans")
+            .get(insurance::list_plans)
+            .post(insurance::create_plan)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/insurance/plans/{id}")
+            .get(insurance::get_plan)
+            .patch(insurance::update_plan)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/insurance/enrollments")
+            .get(insurance::list_enrollments)
+            .post(insurance::enroll_members)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/insurance/enrollments/{id}")
+            .get(insurance::get_enrollment)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/insurance/claims")
+            .get(insurance::list_claims)
+            .post(insurance::create_claim)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/insurance/claims/{id}")
+            .get(insurance::get_claim)
+            .patch(insurance::update_claim)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/insurance/claims/{id}/review")
+            .post(insurance::start_review)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/insurance/claims/{id}/decision")
+            .post(insurance::decide)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/insurance/claims/{id}/payment")
+            .post(insurance::pay)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/insurance/stats")
+            .get(insurance::stats)
             .build(),
     );
 }

@@ -3,6 +3,10 @@
 
 pub mod audit_events;
 pub mod idempotency_keys;
+pub mod insurance_claim_events;
+pub mod insurance_claims;
+pub mod insurance_enrollments;
+pub mod insurance_plans;
 pub mod join_applications;
 pub mod login_failures;
 pub mod member_events;
