@@ -8,8 +8,10 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use std::net::TcpListener;
-use unionhall_api::config::Config;
+use unionhall_api::config::{Backend, Config};
 use unionhall_api::server;
+
+pub mod riders;
 
 /// The JWT secret test servers sign with, so tests can forge tokens deliberately.
 pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
@@ -28,7 +30,8 @@ pub struct TestApp {
     pub handle: actix_web::dev::ServerHandle,
     pub config: Config,
     pub root_org_id: String,
-    postgres: Option<PostgresDb>,
+    /// The database the app made for itself, dropped with it.
+    _postgres: Option<PostgresDb>,
     _dir: tempfile::TempDir,
 }
 
@@ -91,16 +94,23 @@ async fn fresh_postgres(admin_url: &str) -> (PostgresDb, String) {
     )
 }
 
-impl TestApp {
-    /// A fresh app with default test settings.
-    pub async fn spawn() -> TestApp {
-        Self::spawn_with(|_| {}).await
-    }
+/// A database of a test's own that outlives the apps started on it (an app may be
+/// killed and another opened on the same data): a SQLite file in a temporary
+/// directory, or, when `UNIONHALL_TEST_POSTGRES_URL` is set, a PostgreSQL database
+/// that is dropped with this value.
+pub struct ScratchDatabase {
+    /// The database URL for `UNIONHALL_DATABASE_URL`.
+    pub url: String,
+    /// A directory that lives as long as the database, e.g. for `UNIONHALL_DATA_DIR`.
+    pub dir: tempfile::TempDir,
+    postgres: Option<PostgresDb>,
+}
 
-    /// A fresh app with settings adjusted by `tweak`.
-    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+impl ScratchDatabase {
+    /// A new, empty database.
+    pub async fn create() -> ScratchDatabase {
         let dir = tempfile::tempdir().unwrap();
-        let (postgres, database_url) = match postgres_url() {
+        let (postgres, url) = match postgres_url() {
             Some(admin) => {
                 let (db, url) = fresh_postgres(&admin).await;
                 (Some(db), url)
@@ -110,6 +120,40 @@ impl TestApp {
                 format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
             ),
         };
+        ScratchDatabase { url, dir, postgres }
+    }
+
+    /// Whether it is a PostgreSQL database.
+    pub fn on_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl TestApp {
+    /// A fresh app with default test settings.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A fresh app with settings adjusted by `tweak`.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let ScratchDatabase { url, dir, postgres } = ScratchDatabase::create().await;
+        Self::start(dir, postgres, url, tweak).await
+    }
+
+    /// An app with default test settings on an existing database (one a
+    /// [`ScratchDatabase`] owns, say), which is left in place when the app is dropped.
+    pub async fn spawn_on(database_url: &str) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start(dir, None, database_url.to_owned(), |_| {}).await
+    }
+
+    async fn start(
+        dir: tempfile::TempDir,
+        postgres: Option<PostgresDb>,
+        database_url: String,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let mut config = Config {
             bind: "127.0.0.1:0".into(),
             data_dir: dir.path().to_path_buf(),
@@ -137,7 +181,7 @@ impl TestApp {
             handle,
             config,
             root_org_id: String::new(),
-            postgres,
+            _postgres: postgres,
             _dir: dir,
         };
         let token = app.admin_token().await;
@@ -148,7 +192,7 @@ impl TestApp {
 
     /// Whether this app runs on PostgreSQL.
     pub fn on_postgres(&self) -> bool {
-        self.postgres.is_some()
+        self.config.backend() == Backend::Postgres
     }
 
     /// An absolute URL for `path`.

@@ -4,6 +4,7 @@
 
 mod auth;
 mod conventions;
+mod crash;
 mod insurance;
 mod join_applications;
 mod members;

@@ -7,38 +7,13 @@ use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashSet;
+use unionhall_tests::riders::{id_number, rider};
 use unionhall_tests::{Reply, TestApp, TwoCities, id};
-
-/// A valid resident ID number from Ji'an born in 1990 with serial `n` (0..=99_999).
-fn id_number(n: u32) -> String {
-    let birth = format!("1990{:02}{:02}", 1 + (n / 1000) % 12, 1 + (n / 100) % 28);
-    let body = format!("360802{birth}{:03}", n % 1000);
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    let check = b"10X98765432"[(sum % 11) as usize] as char;
-    format!("{body}{check}")
-}
 
 fn with_bad_checksum(id: &str) -> String {
     let (body, check) = id.split_at(17);
     let wrong = if check == "0" { '1' } else { '0' };
     format!("{body}{wrong}")
-}
-
-fn rider(n: u32, consent: bool) -> Value {
-    json!({
-        "external_id": format!("R-{n:05}"),
-        "name": "骑手张",
-        "phone": format!("139{:08}", n),
-        "id_number": id_number(n),
-        "region_code": "360802",
-        "started_on": "2024-03-01",
-        "consent_to_join": consent,
-    })
 }
 
 fn riders(range: std::ops::Range<u32>) -> Vec<Value> {
