@@ -74,6 +74,9 @@ pub struct Config {
     pub cors_origins: String,
     /// Seconds a request may take before it is answered 503.
     pub request_timeout_secs: u64,
+    /// The same for bulk writes (roster syncs, group enrollments), which may carry
+    /// hundreds of thousands of rows in one transaction.
+    pub bulk_request_timeout_secs: u64,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub shutdown_timeout_secs: u64,
     /// HTTP worker threads; 0 means one per core.
@@ -126,6 +129,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             cors_origins: String::new(),
             request_timeout_secs: 30,
+            bulk_request_timeout_secs: 600,
             shutdown_timeout_secs: 30,
             workers: 0,
             log_format: "text".into(),
@@ -289,7 +293,7 @@ impl Config {
         if self.jwt_audience.is_empty() {
             return Err(bad("UNIONHALL_JWT_AUDIENCE", "must not be empty"));
         }
-        let positive: [(&str, u64); 7] = [
+        let positive: [(&str, u64); 8] = [
             (
                 "UNIONHALL_ACCESS_TOKEN_TTL_SECS",
                 self.access_token_ttl_secs,
@@ -302,6 +306,10 @@ impl Config {
             ("UNIONHALL_MAX_PAGE_SIZE", self.max_page_size),
             ("UNIONHALL_LOGIN_WINDOW_SECS", self.login_window_secs),
             ("UNIONHALL_REQUEST_TIMEOUT_SECS", self.request_timeout_secs),
+            (
+                "UNIONHALL_BULK_REQUEST_TIMEOUT_SECS",
+                self.bulk_request_timeout_secs,
+            ),
             (
                 "UNIONHALL_DB_ACQUIRE_TIMEOUT_SECS",
                 self.db_acquire_timeout_secs,

@@ -24,6 +24,13 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
     valid.then(|| id.to_owned())
 }
 
+/// Bulk writes: they get `bulk_request_timeout_secs` instead of the usual timeout.
+const BULK_ROUTES: [&str; 3] = [
+    "/v1/platforms/{code}/roster",
+    "/v1/platforms/{code}/roster/changes",
+    "/v1/insurance/enrollments",
+];
+
 /// The middleware function (`actix_web::middleware::from_fn`).
 ///
 /// The `ServiceRequest` must not be cloned before routing (actix needs it unshared to
@@ -37,15 +44,19 @@ pub async fn observe(
     let started = Instant::now();
     let request_id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let timeout = state.as_ref().map_or(Duration::from_secs(30), |s| {
-        Duration::from_secs(s.config.request_timeout_secs)
-    });
     let method = req.method().clone();
     // Known before routing (actix matches the path against its resource map), so even a
     // request that ends without a response is counted under its route.
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "(unmatched)".to_owned());
+    let timeout = state.as_ref().map_or(Duration::from_secs(30), |s| {
+        Duration::from_secs(if BULK_ROUTES.contains(&route.as_str()) {
+            s.config.bulk_request_timeout_secs
+        } else {
+            s.config.request_timeout_secs
+        })
+    });
     let ctx = RequestContext {
         request_id: request_id.clone(),
         path: req.path().to_owned(),

@@ -156,6 +156,100 @@ where
     to_domain(model)
 }
 
+/// How many memberships one batched statement inserts.
+const INSERT_BATCH: usize = 500;
+
+/// Inserts many active memberships at once (a roster sync enrolling thousands of
+/// riders), each with a fresh card number and a `joined` event: one statement per
+/// [`INSERT_BATCH`] rows instead of several per member.
+///
+/// The answer lines up with `news`: `Some(id)` for a membership created, `None` for a
+/// person who already had an active one (the partial unique index said so), whom the
+/// caller may link instead. A batch that hits any unique constraint (that person, or a
+/// card-number collision) is undone by its savepoint and redone row by row with
+/// [`insert`], which retries card numbers and names the conflict.
+pub async fn insert_many<C>(
+    db: &C,
+    news: Vec<NewMember>,
+    actor: &Actor,
+) -> Result<Vec<Option<MemberId>>, StoreError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let mut created = Vec::with_capacity(news.len());
+    for chunk in news.chunks(INSERT_BATCH) {
+        let now = Utc::now();
+        let ids: Vec<MemberId> = chunk.iter().map(|_| MemberId::new()).collect();
+        let rows = chunk
+            .iter()
+            .zip(&ids)
+            .map(|(new, id)| members::ActiveModel {
+                id: Set(id.0),
+                org_id: Set(new.org_id.0),
+                name: Set(new.name.clone()),
+                gender: Set(new.gender.as_str().to_owned()),
+                birth_date: Set(new.birth_date),
+                id_number_enc: Set(new.id_number.ciphertext.clone()),
+                id_number_hash: Set(new.id_number.hash.clone()),
+                phone_enc: Set(new.phone.ciphertext.clone()),
+                phone_hash: Set(new.phone.hash.clone()),
+                employer: Set(new.employer.clone()),
+                occupation: Set(new.occupation.as_str().to_owned()),
+                employment_form: Set(new.employment_form.as_str().to_owned()),
+                card_no: Set(card_number(random_serial())),
+                status: Set(MemberStatus::Active.as_str().to_owned()),
+                joined_on: Set(new.joined_on),
+                version: Set(1),
+                created_at: Set(now),
+                updated_at: Set(now),
+            });
+        let savepoint = db.begin().await?;
+        match members::Entity::insert_many(rows).exec(&savepoint).await {
+            Ok(_) => {
+                savepoint.commit().await?;
+                let events = chunk
+                    .iter()
+                    .zip(&ids)
+                    .map(|(new, id)| joined_event(*id, new.org_id, actor));
+                member_events::Entity::insert_many(events).exec(db).await?;
+                created.extend(ids.into_iter().map(Some));
+            }
+            Err(e) => {
+                savepoint.rollback().await?;
+                let e = StoreError::from(e);
+                if !matches!(e, StoreError::Conflict { .. }) {
+                    return Err(e);
+                }
+                for new in chunk {
+                    match insert(db, new.clone(), actor).await {
+                        Ok(m) => created.push(Some(m.id)),
+                        Err(e) if e.is_conflict_on("id_number_hash") => created.push(None),
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+    Ok(created)
+}
+
+/// The `joined` history row of a new membership.
+fn joined_event(member: MemberId, org: OrgId, actor: &Actor) -> member_events::ActiveModel {
+    member_events::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        member_id: Set(member.0),
+        kind: Set(MemberEventKind::Joined.as_str().to_owned()),
+        from_org_id: Set(None),
+        to_org_id: Set(Some(org.0)),
+        from_status: Set(None),
+        to_status: Set(Some(MemberStatus::Active.as_str().to_owned())),
+        reason: Set(None),
+        actor_user_id: Set(actor.user_id.map(|u| u.0)),
+        request_id: Set(actor.request_id.clone()),
+        at: Set(Utc::now()),
+    }
+}
+
 async fn record(
     db: &impl ConnectionTrait,
     member: MemberId,

@@ -3,6 +3,7 @@
 //! named, good rows applied), unchanged resyncs, deactivation, NDJSON, auto-enrolment
 //! and linking, serialised concurrent syncs and idempotent replays.
 
+use futures_util::StreamExt;
 use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -585,4 +586,38 @@ async fn an_idempotency_key_replays_the_stored_report() {
     assert_eq!(counts(&again.json), [5, 5, 0, 0, 0, 0, 0]);
     let other = Reply::from(send(Value::Array(riders(0..6))).await.unwrap()).await;
     other.assert_problem(422, "validation");
+}
+
+/// Roster syncs are bulk writes: they get `bulk_request_timeout_secs`, not the
+/// ordinary request timeout, so a sync that takes longer than an ordinary request may
+/// still finish. The body here arrives in two parts 2.5 s apart, past the 1 s timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_roster_sync_gets_the_bulk_timeout_not_the_ordinary_one() {
+    let app = TestApp::spawn_with(|c| c.request_timeout_secs = 1).await;
+    let cities = app.two_cities().await;
+    let platform = register(&app, &cities.ja_token, id(&cities.ja), "mt-slow", true).await;
+    let lines = [rider(0, true), rider(1, true)].map(|r| format!("{r}\n"));
+    let parts =
+        futures_util::stream::iter(lines.into_iter().enumerate()).then(|(i, line)| async move {
+            if i > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+            }
+            Ok::<_, std::io::Error>(line.into_bytes())
+        });
+    let reply = Reply::from(
+        app.request(
+            Method::PUT,
+            &format!("/v1/platforms/{}/roster", platform.code),
+            Some(&platform.token),
+        )
+        .header("content-type", "application/x-ndjson")
+        .body(reqwest::Body::wrap_stream(parts))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json["created"], 2, "{}", reply.text);
+    assert_eq!(reply.json["enrolled"], 2, "{}", reply.text);
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
-use unionhall_domain::members::{EmploymentForm, MemberStatus, Occupation};
+use unionhall_domain::members::{EmploymentForm, Occupation};
 use unionhall_domain::person::{IdNumber, PersonName, Phone, mask_middle};
 use unionhall_domain::roster::{self, Incoming, RiderStatus, SyncKind};
 use unionhall_domain::{MemberId, OrgId};
@@ -584,33 +584,52 @@ async fn apply(
         .map(|(_, _, id, _)| id.hash.clone())
         .collect();
     let mut existing = repo::active_members_by_id_hash(txn, &hashes).await?;
+    drop(hashes);
+
+    // Enrol, in batches, every consenting rider whose person isn't a member yet (once
+    // per person, should a snapshot name someone twice).
+    let mut to_enrol: Vec<(String, NewMember)> = Vec::new();
+    let mut planned: HashSet<&str> = HashSet::new();
+    for (r, key, id, phone) in &sealed_rows {
+        if wants_member(r, key)
+            && !existing.contains_key(&id.hash)
+            && planned.insert(id.hash.as_str())
+        {
+            to_enrol.push((id.hash.clone(), new_rider_member(platform, r, id, phone)));
+        }
+    }
+    drop(planned);
+    let (enrol_hashes, news): (Vec<String>, Vec<NewMember>) = to_enrol.into_iter().unzip();
+    let made = member_repo::insert_many(txn, news, actor).await?;
     let mut created_members: HashSet<MemberId> = HashSet::new();
-    let (mut enrolled, mut linked) = (0, 0);
+    for (hash, made) in enrol_hashes.into_iter().zip(made) {
+        let member = match made {
+            Some(m) => {
+                created_members.insert(m);
+                m
+            }
+            // Became a member meanwhile (say, an application approved): link to that.
+            None => match member_repo::find_active_by_id_hash(txn, &hash).await? {
+                Some((m, _)) => m,
+                None => return Err(ApiError::internal()),
+            },
+        };
+        existing.insert(hash, member);
+    }
+
+    let enrolled = created_members.len();
+    let mut linked = 0;
     let (mut creates, mut updates) = (Vec::new(), Vec::new());
     for (r, key, id, phone) in sealed_rows {
         let mut member_id = None;
         if wants_member(&r, &key) {
-            let found = existing.get(&id.hash).copied();
-            member_id = match found {
-                Some(m) => {
-                    if !created_members.contains(&m) {
-                        linked += 1;
-                    }
-                    Some(m)
-                }
-                None => {
-                    let m = enrol(txn, platform, actor, &r, &id, &phone).await?;
-                    match m {
-                        (m, true) => {
-                            enrolled += 1;
-                            created_members.insert(m);
-                        }
-                        (_, false) => linked += 1,
-                    }
-                    existing.insert(id.hash.clone(), m.0);
-                    Some(m.0)
-                }
-            };
+            let m = existing.get(&id.hash).copied();
+            if let Some(m) = m
+                && !created_members.contains(&m)
+            {
+                linked += 1;
+            }
+            member_id = m;
         }
         let data = RiderData {
             external_id: r.external_id,
@@ -666,19 +685,10 @@ async fn apply(
     Ok(report)
 }
 
-/// Makes a consenting rider a member of the platform's union (the same enrolment as
-/// `POST /v1/members`: card number, history), or, if the person became an active
-/// member meanwhile, finds that membership. `true` when a membership was created.
-async fn enrol(
-    txn: &DatabaseTransaction,
-    platform: &Platform,
-    actor: &Actor,
-    r: &ValidRider,
-    id: &Sealed,
-    phone: &Sealed,
-) -> ApiResult<(MemberId, bool)> {
-    let today = today_in_china();
-    let new = NewMember {
+/// The membership a consenting rider gets in the platform's union: the same record as
+/// `POST /v1/members` makes (card number and history are added on insert).
+fn new_rider_member(platform: &Platform, r: &ValidRider, id: &Sealed, phone: &Sealed) -> NewMember {
+    NewMember {
         org_id: OrgId(platform.org_id.0),
         name: r.name.clone(),
         gender: r.id_number.gender(),
@@ -688,20 +698,7 @@ async fn enrol(
         employer: Some(platform.name.clone()),
         occupation: Occupation::DeliveryRider,
         employment_form: EmploymentForm::Gig,
-        joined_on: today.max(r.id_number.birth_date()),
-    };
-    match member_repo::insert(txn, new, actor).await {
-        Ok(m) => {
-            debug_assert_eq!(m.status, MemberStatus::Active);
-            Ok((m.id, true))
-        }
-        Err(e) if e.is_conflict_on("id_number_hash") => {
-            match member_repo::find_active_by_id_hash(txn, &id.hash).await? {
-                Some((m, _)) => Ok((m, false)),
-                None => Err(e.into()),
-            }
-        }
-        Err(e) => Err(e.into()),
+        joined_on: today_in_china().max(r.id_number.birth_date()),
     }
 }
 
