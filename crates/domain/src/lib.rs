@@ -4,6 +4,7 @@
 //! exhaustively and can't reach a database or an HTTP request by accident
 //! (CI asserts this crate depends on neither sea-orm nor actix).
 
+pub mod competitions;
 pub mod ids;
 pub mod insurance;
 pub mod members;
