@@ -8,6 +8,7 @@ mod m20261129_000002_members;
 mod m20261129_000003_join_applications;
 mod m20261129_000004_platforms;
 mod m20261129_000005_insurance;
+mod m20261129_000006_palaces;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_join_applications::Migration),
             Box::new(m20261129_000004_platforms::Migration),
             Box::new(m20261129_000005_insurance::Migration),
+            Box::new(m20261129_000006_palaces::Migration),
         ]
     }
 }

@@ -343,6 +343,9 @@ pub struct Report {
     pub plans_created: usize,
     pub enrollments_created: usize,
     pub claims_created: usize,
+    pub palaces_created: usize,
+    pub venues_created: usize,
+    pub bookings_created: usize,
 }
 
 impl fmt::Display for Report {
@@ -363,6 +366,11 @@ impl fmt::Display for Report {
             self.plans_created,
             self.enrollments_created,
             self.claims_created,
+        )?;
+        write!(
+            f,
+            "; palaces: {} palaces, {} venues and {} bookings created",
+            self.palaces_created, self.venues_created, self.bookings_created,
         )?;
         if let Some((client_id, secret)) = &self.platform_credentials {
             write!(
@@ -483,6 +491,7 @@ pub async fn load(db: &Db, pii: &PiiCipher) -> Result<Report, StartError> {
     load_platform(db, pii, &mut report).await?;
     load_applications(db, pii, &hash, &mut report).await?;
     load_insurance(db, pii, &mut report).await?;
+    load_palaces(db, &mut report).await?;
     Ok(report)
 }
 
@@ -875,6 +884,252 @@ async fn load_insurance(db: &Db, pii: &PiiCipher, report: &mut Report) -> Result
         }
     }
     txn.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}
+
+/// A demo palace: union code, name, address, region, (lat, lng), phone.
+type DemoPalace = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    (f64, f64),
+    &'static str,
+);
+
+/// The demo palaces.
+const PALACES: [DemoPalace; 3] = [
+    (
+        "jj-palace",
+        "九江市职工文化宫",
+        "九江市浔阳区浔阳东路 1 号",
+        "360403",
+        (29.7166, 116.0017),
+        "0792-8221234",
+    ),
+    (
+        "nc",
+        "南昌市工人文化宫",
+        "南昌市东湖区八一大道 301 号",
+        "360102",
+        (28.6822, 115.9042),
+        "0791-86661234",
+    ),
+    (
+        "ja",
+        "吉安市职工文化活动中心",
+        "吉安市吉州区井冈山大道 88 号",
+        "360802",
+        (27.1138, 114.9927),
+        "0796-8221234",
+    ),
+];
+
+/// Demo venues per palace (index into [`PALACES`]): name, kind, units, slot minutes,
+/// whether guests may book (at ¥20 a unit and slot).
+const VENUES: [(
+    usize,
+    &str,
+    unionhall_domain::palaces::VenueKind,
+    u32,
+    u32,
+    bool,
+); 13] = {
+    use unionhall_domain::palaces::VenueKind::*;
+    [
+        (0, "乒乓球馆", TableTennis, 8, 60, false),
+        (0, "篮球馆", Basketball, 2, 60, true),
+        (0, "网球场", Tennis, 2, 60, true),
+        (0, "门球场", Gateball, 2, 60, false),
+        (0, "飞镖室", Darts, 6, 30, true),
+        (0, "射箭馆", Archery, 8, 30, false),
+        (1, "乒乓球馆", TableTennis, 10, 60, false),
+        (1, "篮球馆", Basketball, 2, 60, true),
+        (1, "网球场", Tennis, 3, 60, true),
+        (2, "乒乓球室", TableTennis, 6, 60, false),
+        (2, "门球场", Gateball, 2, 60, false),
+        (2, "飞镖室", Darts, 4, 30, true),
+        (2, "射箭场", Archery, 6, 30, false),
+    ]
+};
+
+/// The demo palaces in Jiujiang, Nanchang and Ji'an with their venues (found by name
+/// when loaded before), and a week of bookings by the demo members starting tomorrow:
+/// one hour a day each, at 15:00–20:00 local time, never twice for the same member,
+/// venue and start. Bookings go through the same capacity hold as the API's.
+async fn load_palaces(db: &Db, report: &mut Report) -> Result<(), StartError> {
+    use chrono::{Days, TimeDelta, TimeZone};
+    use unionhall_domain::palaces::{BookingRules, OpeningHours, TimeRange, local_date};
+    use unionhall_persistence::members::MemberFilter;
+    use unionhall_persistence::palaces::{
+        self as repo, BookingFilter, BookingScope, NewBooking, PalaceData, PalaceFilter, VenueData,
+    };
+
+    let range = |from: (u32, u32), to: (u32, u32)| {
+        TimeRange::new(from, to).ok_or("demo data: bad opening hours")
+    };
+    let weekday = vec![range((8, 0), (12, 0))?, range((14, 0), (21, 0))?];
+    let weekend = vec![range((9, 0), (21, 0))?];
+    let hours = OpeningHours {
+        mon: weekday.clone(),
+        tue: weekday.clone(),
+        wed: weekday.clone(),
+        thu: weekday.clone(),
+        fri: weekday,
+        sat: weekend.clone(),
+        sun: weekend,
+    };
+    let page = PageRequest {
+        limit: 200,
+        after: None,
+    };
+    let mut venues = Vec::new();
+    for (i, (org_code, name, address, region, (lat, lng), phone)) in PALACES.iter().enumerate() {
+        let org = orgs::find_by_code_unscoped(db, org_code)
+            .await?
+            .ok_or_else(|| format!("demo data: org {org_code} missing"))?;
+        let filter = PalaceFilter {
+            region_code: None,
+            org_path: Some(org.path.clone()),
+        };
+        let existing = repo::list_palaces(db, &filter, page).await?.items;
+        let palace = match existing.into_iter().find(|p| p.name == *name) {
+            Some(p) => p,
+            None => {
+                report.palaces_created += 1;
+                repo::insert_palace(
+                    db,
+                    org.id,
+                    PalaceData {
+                        name: (*name).to_owned(),
+                        address: (*address).to_owned(),
+                        region_code: (*region).to_owned(),
+                        location: Some((*lat, *lng)),
+                        contact_name: None,
+                        contact_phone: Some((*phone).to_owned()),
+                        photos: Vec::new(),
+                        time_zone: DEFAULT_TIME_ZONE.to_owned(),
+                    },
+                )
+                .await?
+            }
+        };
+        let existing = repo::list_venues(db, palace.id, page).await?.items;
+        for (_, venue_name, kind, units, slot_minutes, guests) in VENUES.iter().filter(|v| v.0 == i)
+        {
+            let venue = match existing.iter().find(|v| v.data.name == *venue_name) {
+                Some(v) => v.clone(),
+                None => {
+                    report.venues_created += 1;
+                    let rules = BookingRules {
+                        members_only: !guests,
+                        max_days_ahead: 7,
+                        ..BookingRules::default()
+                    };
+                    repo::insert_venue(
+                        db,
+                        palace.id,
+                        VenueData {
+                            name: (*venue_name).to_owned(),
+                            kind: *kind,
+                            units: *units,
+                            slot_minutes: *slot_minutes,
+                            opening_hours: hours.clone(),
+                            booking_rules: rules,
+                            member_price_fen: 0,
+                            guest_price_fen: if *guests { 2_000 } else { 0 },
+                        },
+                    )
+                    .await?
+                }
+            };
+            venues.push(venue);
+        }
+    }
+
+    let root = orgs::find_root(db)
+        .await?
+        .ok_or("no root organisation: start the service once first")?;
+    let demo_members = members::list(
+        db,
+        &Reach::over(vec![root.path]),
+        &MemberFilter {
+            status: Some(unionhall_domain::members::MemberStatus::Active),
+            ..Default::default()
+        },
+        PageRequest {
+            limit: u64::try_from(MEMBERS.len()).unwrap_or(12),
+            after: None,
+        },
+    )
+    .await?
+    .items;
+    let booker = users::credentials(db, "jj-palace-staff")
+        .await?
+        .ok_or("demo data: jj-palace-staff missing")?
+        .0;
+    let tz = chrono_tz::Asia::Shanghai;
+    let today = crate::routes::members::today_in_china();
+    for day in 1..=7u64 {
+        let date = today
+            .checked_add_days(Days::new(day))
+            .ok_or("demo data: date out of range")?;
+        for (k, member) in demo_members.iter().enumerate() {
+            let Some(venue) =
+                venues.get((k * 3 + usize::try_from(day).unwrap_or(0)) % venues.len())
+            else {
+                continue;
+            };
+            let hour = 15 + u32::try_from(k % 5).unwrap_or(0);
+            let start = tz
+                .from_local_datetime(&date.and_hms_opt(hour, 0, 0).ok_or("demo data: bad hour")?)
+                .earliest()
+                .ok_or("demo data: bad local time")?
+                .with_timezone(&chrono::Utc);
+            let end = start + TimeDelta::hours(1);
+            let booked = repo::list_bookings(
+                db,
+                BookingScope::Member(member.id),
+                &BookingFilter {
+                    venue_id: Some(venue.id),
+                    date: Some(date),
+                    ..Default::default()
+                },
+                chrono::Utc::now(),
+                page,
+            )
+            .await?;
+            if booked.items.iter().any(|b| b.start == start) {
+                continue;
+            }
+            let txn = db::begin_write(db).await?;
+            match repo::hold_capacity(&txn, venue.id, start, end, 1, venue.data.units).await {
+                Ok(()) => {}
+                Err(repo::HoldError::Full { .. }) => continue,
+                Err(repo::HoldError::Store(e)) => return Err(e.into()),
+            }
+            repo::insert_booking(
+                &txn,
+                NewBooking {
+                    venue_id: venue.id,
+                    member_id: Some(member.id),
+                    member_org_id: Some(member.org_id),
+                    guest_name: None,
+                    start,
+                    end,
+                    local_date: local_date(start, tz),
+                    units: 1,
+                    minutes: 60,
+                    price_fen: 0,
+                    grace_minutes: venue.data.booking_rules.no_show_grace_minutes,
+                    created_by: booker,
+                },
+            )
+            .await?;
+            txn.commit().await.map_err(StoreError::from)?;
+            report.bookings_created += 1;
+        }
+    }
     Ok(())
 }
 

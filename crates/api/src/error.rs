@@ -71,6 +71,9 @@ pub struct Problem {
     /// For the token endpoint: the OAuth 2.0 error code (RFC 6749 §5.2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For a booking ban: when it ends (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 /// The kinds of problem the API reports: slug, title and status in one place.
@@ -79,6 +82,7 @@ pub enum ProblemKind {
     MalformedRequest,
     Unauthenticated,
     Forbidden,
+    BookingBan,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -94,10 +98,11 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// Every kind, for the `/problems/{slug}` pages.
-    pub const ALL: [ProblemKind; 14] = [
+    pub const ALL: [ProblemKind; 15] = [
         ProblemKind::MalformedRequest,
         ProblemKind::Unauthenticated,
         ProblemKind::Forbidden,
+        ProblemKind::BookingBan,
         ProblemKind::NotFound,
         ProblemKind::MethodNotAllowed,
         ProblemKind::Conflict,
@@ -132,6 +137,12 @@ impl ProblemKind {
                 "Forbidden",
                 StatusCode::FORBIDDEN,
                 "The caller is authenticated but holds no role that allows this action.",
+            ),
+            BookingBan => (
+                "booking-ban",
+                "Booking ban",
+                StatusCode::FORBIDDEN,
+                "The member may not book this venue for now: enough no-shows brought a ban. `until` says when it ends; the detail names the rule.",
             ),
             NotFound => (
                 "not-found",
@@ -243,6 +254,7 @@ struct Details {
     oauth_error: Option<&'static str>,
     retry_after_secs: Option<u64>,
     allow: Option<String>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
     /// Set when the error is rendered outside the request's task (see `with_context`).
     context: Option<request_context::RequestContext>,
 }
@@ -259,6 +271,7 @@ impl ApiError {
             oauth_error: None,
             retry_after_secs: None,
             allow: None,
+            until: None,
             context: None,
         }))
     }
@@ -334,6 +347,13 @@ impl ApiError {
         err
     }
 
+    /// A 403 for a member banned from booking until `until`.
+    pub fn booking_ban(detail: impl Into<String>, until: chrono::DateTime<chrono::Utc>) -> Self {
+        let mut err = Self::new(ProblemKind::BookingBan, detail);
+        err.0.until = Some(until);
+        err
+    }
+
     /// A 405 listing the methods the resource does support.
     pub fn method_not_allowed(allow: &str) -> Self {
         let mut err = Self::new(
@@ -365,6 +385,7 @@ impl ApiError {
             conflict: d.conflict.clone(),
             existing_id: d.existing_id.clone(),
             error: d.oauth_error.map(str::to_owned),
+            until: d.until.map(|u| u.to_rfc3339()),
         }
     }
 }

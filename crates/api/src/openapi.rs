@@ -6,6 +6,7 @@
 use crate::error::{Problem, ProblemKind};
 use crate::routes::insurance;
 use crate::routes::join_applications;
+use crate::routes::palaces;
 use crate::routes::platforms;
 use crate::routes::{auth, health, me, members, orgs, problems, users};
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -67,6 +68,11 @@ pub struct IfMatchHeader {
         insurance::create_claim, insurance::list_claims, insurance::get_claim,
         insurance::update_claim, insurance::start_review, insurance::decide, insurance::pay,
         insurance::stats,
+        palaces::create_palace, palaces::list_palaces, palaces::get_palace, palaces::update_palace,
+        palaces::create_venue, palaces::list_venues, palaces::get_venue, palaces::update_venue,
+        palaces::create_closure, palaces::list_closures, palaces::availability_of,
+        palaces::create_booking, palaces::list_bookings, palaces::get_booking,
+        palaces::cancel_booking, palaces::check_in,
     ),
     components(schemas(Problem)),
     modifiers(&Conventions),
@@ -80,6 +86,7 @@ pub struct IfMatchHeader {
         (name = "join-applications", description = "Applications to join a union: self-service or on someone's behalf, approval and rejection"),
         (name = "platforms", description = "Delivery platforms and their rider rosters"),
         (name = "insurance", description = "Mutual-aid insurance: plans, enrollments (individual and group), claims with explained payouts, review, payment and stats"),
+        (name = "palaces", description = "Workers' cultural palaces: venues, opening hours, closures, availability, and bookings that never double-book"),
         (name = "operations", description = "Health, readiness, metrics, problem types"),
     ),
 )]

@@ -151,6 +151,23 @@ impl PiiCipher {
         hex::encode(mac.finalize().into_bytes())
     }
 
+    /// HMAC-SHA256 of a booking's check-in message (see
+    /// `unionhall_domain::palaces::check_in_code_message`) under a key derived from the
+    /// configured key for this use alone, so every node computes the same short-lived
+    /// code and nobody without the key can.
+    pub fn check_in_mac(&self, message: &str) -> Vec<u8> {
+        let key = match subkey(&self.hash_key, b"unionhall check-in code v1") {
+            Ok(key) => key,
+            Err(_) => return Vec::new(),
+        };
+        let mut mac = match <HmacSha256 as Mac>::new_from_slice(&key) {
+            Ok(mac) => mac,
+            Err(_) => return Vec::new(),
+        };
+        mac.update(message.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
     /// Ciphertext and hash of a normalised value, ready to store.
     pub fn seal(&self, field: Field, normalised: &str) -> Result<Sealed, PiiError> {
         Ok(Sealed {

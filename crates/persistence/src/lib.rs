@@ -15,6 +15,7 @@ pub mod join_applications;
 pub mod members;
 pub mod orgs;
 pub mod page;
+pub mod palaces;
 pub mod platforms;
 pub mod throttle;
 pub mod tokens;

@@ -10,5 +10,6 @@ mod join_applications;
 mod members;
 mod openapi;
 mod orgs_users;
+mod palaces;
 mod platforms;
 mod startup;

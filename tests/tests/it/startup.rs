@@ -114,6 +114,17 @@ async fn the_demo_loads_members_riders_and_applications_and_loading_twice_adds_n
     assert_eq!(first.plans_created, 3, "{first}");
     assert_eq!(first.enrollments_created, 2 * 21, "{first}");
     assert_eq!(first.claims_created, 6, "{first}");
+    // Palaces in Jiujiang, Nanchang and Ji'an with 13 venues, and a week of bookings:
+    // each of the 12 demo members one hour a day for 7 days.
+    assert_eq!(
+        (
+            first.palaces_created,
+            first.venues_created,
+            first.bookings_created
+        ),
+        (3, 13, 12 * 7),
+        "{first}"
+    );
     let (client_id, secret) = first.platform_credentials.clone().expect("credentials");
 
     let admin = app.admin_token().await;
@@ -191,6 +202,24 @@ async fn the_demo_loads_members_riders_and_applications_and_loading_twice_adds_n
         "{again}"
     );
     assert!(again.platform_credentials.is_none());
+    assert_eq!(
+        (
+            again.palaces_created,
+            again.venues_created,
+            again.bookings_created
+        ),
+        (0, 0, 0),
+        "{again}"
+    );
+    let palaces = app.get("/v1/palaces", &admin).await;
+    assert_eq!(palaces.json["items"].as_array().unwrap().len(), 3);
+    let bookings = app.get("/v1/bookings?limit=200", &admin).await;
+    assert_eq!(
+        bookings.json["items"].as_array().unwrap().len(),
+        12 * 7,
+        "{}",
+        bookings.text
+    );
     let claims = app.get("/v1/insurance/claims?limit=200", &admin).await;
     assert_eq!(claims.json["items"].as_array().unwrap().len(), 6);
 }

@@ -7,6 +7,7 @@ pub mod join_applications;
 pub mod me;
 pub mod members;
 pub mod orgs;
+pub mod palaces;
 pub mod platforms;
 pub mod problems;
 pub mod users;
@@ -289,6 +290,63 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         Endpoint::at("/v1/insurance/stats")
             .get(insurance::stats)
+            .build(),
+    );
+    // Workers' cultural palaces.
+    cfg.service(
+        Endpoint::at("/v1/palaces")
+            .get(palaces::list_palaces)
+            .post(palaces::create_palace)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/palaces/{id}")
+            .get(palaces::get_palace)
+            .patch(palaces::update_palace)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/palaces/{id}/venues")
+            .get(palaces::list_venues)
+            .post(palaces::create_venue)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/venues/{id}")
+            .get(palaces::get_venue)
+            .patch(palaces::update_venue)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/venues/{id}/closures")
+            .get(palaces::list_closures)
+            .post(palaces::create_closure)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/venues/{id}/availability")
+            .get(palaces::availability_of)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/bookings")
+            .get(palaces::list_bookings)
+            .post(palaces::create_booking)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/bookings/{id}")
+            .get(palaces::get_booking)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/bookings/{id}/cancellation")
+            .post(palaces::cancel_booking)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/bookings/{id}/check-in")
+            .post(palaces::check_in)
             .build(),
     );
 }

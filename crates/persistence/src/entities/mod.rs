@@ -2,6 +2,9 @@
 //! the repository modules beside this folder, and nothing here is ever serialised.
 
 pub mod audit_events;
+pub mod booking_cells;
+pub mod booking_days;
+pub mod bookings;
 pub mod idempotency_keys;
 pub mod insurance_claim_events;
 pub mod insurance_claims;
@@ -12,9 +15,12 @@ pub mod login_failures;
 pub mod member_events;
 pub mod members;
 pub mod orgs;
+pub mod palaces;
 pub mod platforms;
 pub mod refresh_tokens;
 pub mod riders;
 pub mod role_bindings;
 pub mod roster_syncs;
 pub mod users;
+pub mod venue_closures;
+pub mod venues;
