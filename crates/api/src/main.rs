@@ -65,8 +65,11 @@ fn init_logging(config: &Config) -> tracing_appender::non_blocking::WorkerGuard 
     let filter = tracing_subscriber::EnvFilter::try_from_env("UNIONHALL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    // Not lossy: when the queue is full, requests wait rather than lose log lines.
+    // Not lossy: when the queue is full, requests wait rather than lose log lines. The
+    // queue is allocated up front: 8,192 lines is seconds of backlog at full load, where
+    // the default (128,000) would hold 4 MB for nothing.
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(8_192)
         .lossy(false)
         .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()

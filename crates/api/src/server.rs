@@ -101,8 +101,12 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
     };
     let shutdown = state.config.shutdown_timeout_secs;
     let data = web::Data::new(state);
-    let spec = ApiDoc::openapi();
+    // Serialised once and shared by every worker (a copy of the spec per worker would
+    // be megabytes of memory that only /openapi.json ever reads).
+    let spec =
+        web::Bytes::from(serde_json::to_vec(&ApiDoc::openapi()).map_err(std::io::Error::other)?);
     let server = HttpServer::new(move || {
+        let spec = spec.clone();
         // Each worker batches its own requests' caller lookups (see `auth::callers`).
         let data = web::Data::new(AppState {
             callers: Arc::new(CallerLoader::new(data.db.clone())),
@@ -125,11 +129,22 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
             .wrap(cors)
             .wrap(from_fn(middleware::observe))
             .configure(routes::configure)
+            .service(
+                routes::Endpoint::at("/openapi.json")
+                    .get(move || {
+                        let spec = spec.clone();
+                        async move {
+                            HttpResponse::Ok()
+                                .content_type("application/json")
+                                .body(spec)
+                        }
+                    })
+                    .build(),
+            )
             .service(web::redirect("/docs", "/docs/"))
             .service(
                 SwaggerUi::new("/docs/{_:.*}")
-                    .url("/openapi.json", spec.clone())
-                    .config(SwaggerConfig::default().validator_url("none")),
+                    .config(SwaggerConfig::new(["/openapi.json"]).validator_url("none")),
             )
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(ApiError::not_found("route"))

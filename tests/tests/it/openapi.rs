@@ -41,6 +41,22 @@ async fn served_spec_matches_and_docs_are_local() {
         !html.contains("https://"),
         "no script loads from the internet"
     );
+    // The UI loads the spec the service serves (one shared copy, not its own).
+    let init = app
+        .client
+        .get(app.url("/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(init.status(), 200);
+    assert!(init.text().await.unwrap().contains("\"/openapi.json\""));
+    let head = app
+        .client
+        .head(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
     let redirect = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
