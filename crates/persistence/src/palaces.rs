@@ -677,6 +677,13 @@ pub async fn booked_between(
         .column(bookings::Column::Units)
         .filter(bookings::Column::VenueId.eq(venue_id))
         .filter(bookings::Column::StartAt.lt(to))
+        // No booking is longer than MAX_BOOKING_HOURS, so none that overlaps starts
+        // earlier than this: a lower bound keeps the index scan to the day instead of
+        // every booking the venue ever had.
+        .filter(
+            bookings::Column::StartAt
+                .gte(from - chrono::TimeDelta::hours(unionhall_domain::palaces::MAX_BOOKING_HOURS)),
+        )
         .filter(bookings::Column::EndAt.gt(from))
         .filter(holding())
         .into_tuple()
