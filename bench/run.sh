@@ -14,7 +14,7 @@ PG=${PG:-postgres://postgres@127.0.0.1:5432}
 DB=unionhall_bench
 PII_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-BIN="$CARGO_TARGET_DIR/release/unionhall"
+BIN=${BIN:-"$CARGO_TARGET_DIR/release/unionhall"}
 TMP=$(mktemp -d -t unionhall-bench.XXXXXX)
 PID=""
 cleanup() {
@@ -27,7 +27,8 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk 
 command -v pgbench >/dev/null || { echo "pgbench (PostgreSQL client) is required" >&2; exit 1; }
 pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
 
-cargo build --release -q -p unionhall-api
+# SKIP_BUILD=1 BIN=<binary> measures a binary built before (e.g. a copy kept aside).
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p unionhall-api
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_ready() {
