@@ -9,6 +9,7 @@ mod m20261129_000003_join_applications;
 mod m20261129_000004_platforms;
 mod m20261129_000005_insurance;
 mod m20261129_000006_palaces;
+mod m20261129_000007_competitions;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_platforms::Migration),
             Box::new(m20261129_000005_insurance::Migration),
             Box::new(m20261129_000006_palaces::Migration),
+            Box::new(m20261129_000007_competitions::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 //! 413/415/422, PATCH → 412, …) so no handler repeats them.
 
 use crate::error::{Problem, ProblemKind};
+use crate::routes::competitions;
 use crate::routes::insurance;
 use crate::routes::join_applications;
 use crate::routes::palaces;
@@ -73,6 +74,15 @@ pub struct IfMatchHeader {
         palaces::create_closure, palaces::list_closures, palaces::availability_of,
         palaces::create_booking, palaces::list_bookings, palaces::get_booking,
         palaces::cancel_booking, palaces::check_in,
+        competitions::create_competition, competitions::list_competitions,
+        competitions::get_competition, competitions::update_competition,
+        competitions::register, competitions::list_registrations, competitions::withdraw,
+        competitions::create_question, competitions::list_questions,
+        competitions::start_attempt, competitions::get_attempt, competitions::save_answers,
+        competitions::submit, competitions::leaderboard,
+        competitions::assign_judge, competitions::list_judges,
+        competitions::score, competitions::list_scores,
+        competitions::publish_results, competitions::get_results,
     ),
     components(schemas(Problem)),
     modifiers(&Conventions),
@@ -87,6 +97,7 @@ pub struct IfMatchHeader {
         (name = "platforms", description = "Delivery platforms and their rider rosters"),
         (name = "insurance", description = "Mutual-aid insurance: plans, enrollments (individual and group), claims with explained payouts, review, payment and stats"),
         (name = "palaces", description = "Workers' cultural palaces: venues, opening hours, closures, availability, and bookings that never double-book"),
+        (name = "competitions", description = "Skills contests, speech contests and knowledge quizzes: lifecycle, windows, and registrations the database keeps to one per member and within capacity"),
         (name = "operations", description = "Health, readiness, metrics, problem types"),
     ),
 )]

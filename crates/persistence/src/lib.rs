@@ -6,6 +6,7 @@
 //! [`StoreError`] variants rather than strings.
 
 pub mod audit;
+pub mod competitions;
 pub mod db;
 pub mod entities;
 pub mod error;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod competitions;
 mod conventions;
 mod crash;
 mod insurance;

@@ -1,6 +1,7 @@
 //! Every route, one module per area. `configure` is the whole URL map.
 
 pub mod auth;
+pub mod competitions;
 pub mod health;
 pub mod insurance;
 pub mod join_applications;
@@ -80,6 +81,15 @@ impl Endpoint {
         F::Output: Responder + 'static,
     {
         self.on(Method::PATCH, "PATCH", handler)
+    }
+
+    pub fn delete<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::DELETE, "DELETE", handler)
     }
 
     /// The finished resource.
@@ -347,6 +357,79 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         Endpoint::at("/v1/bookings/{id}/check-in")
             .post(palaces::check_in)
+            .build(),
+    );
+    // Competitions.
+    cfg.service(
+        Endpoint::at("/v1/competitions")
+            .get(competitions::list_competitions)
+            .post(competitions::create_competition)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/competitions/{id}")
+            .get(competitions::get_competition)
+            .patch(competitions::update_competition)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/competitions/{id}/registrations")
+            .get(competitions::list_registrations)
+            .post(competitions::register)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/competitions/{id}/registrations/{rid}")
+            .delete(competitions::withdraw)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/competitions/{id}/questions")
+            .get(competitions::list_questions)
+            .post(competitions::create_question)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/competitions/{id}/attempts")
+            .post(competitions::start_attempt)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/competitions/{id}/leaderboard")
+            .get(competitions::leaderboard)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/competitions/{id}/judges")
+            .get(competitions::list_judges)
+            .post(competitions::assign_judge)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/competitions/{id}/scores")
+            .get(competitions::list_scores)
+            .post(competitions::score)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/competitions/{id}/results")
+            .get(competitions::get_results)
+            .post(competitions::publish_results)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/attempts/{id}")
+            .get(competitions::get_attempt)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/attempts/{id}/answers")
+            .put(competitions::save_answers)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/attempts/{id}/submission")
+            .post(competitions::submit)
             .build(),
     );
 }
