@@ -549,7 +549,8 @@ fn shares_i32(shares: u32) -> i32 {
     i32::try_from(shares).unwrap_or(i32::MAX)
 }
 
-/// Inserts enrollments in one plan, `BATCH` rows per statement. A member already
+/// Inserts enrollments in one plan, as many per statement as fit in one write
+/// ([`crate::db::rows_per_insert`]). A member already
 /// enrolled (by a concurrent request) is `Conflict` on `insurance_enrollments`, and the
 /// transaction must be abandoned.
 pub async fn insert_enrollments(
@@ -559,11 +560,13 @@ pub async fn insert_enrollments(
     rows: Vec<NewEnrollment>,
 ) -> Result<(), StoreError> {
     let now = Utc::now();
+    // Four ids, amounts, dates and flags: ~200 bytes a row.
+    let per_statement = crate::db::rows_per_insert(200);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<enr::ActiveModel> = rows
             .by_ref()
-            .take(BATCH)
+            .take(per_statement)
             .map(|r| enr::ActiveModel {
                 id: Set(r.id),
                 plan_id: Set(plan_id),

@@ -156,12 +156,10 @@ where
     to_domain(model)
 }
 
-/// How many memberships one batched statement inserts.
-const INSERT_BATCH: usize = 500;
-
 /// Inserts many active memberships at once (a roster sync enrolling thousands of
 /// riders), each with a fresh card number and a `joined` event: one statement per
-/// [`INSERT_BATCH`] rows instead of several per member.
+/// batch (as many rows as fit in one write, [`crate::db::rows_per_insert`]) instead of
+/// several per member.
 ///
 /// The answer lines up with `news`: `Some(id)` for a membership created, `None` for a
 /// person who already had an active one (the partial unique index said so), whom the
@@ -177,7 +175,8 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let mut created = Vec::with_capacity(news.len());
-    for chunk in news.chunks(INSERT_BATCH) {
+    // Sealed ID number and phone with their hashes, name, employer, card: ~550 bytes.
+    for chunk in news.chunks(crate::db::rows_per_insert(550)) {
         let now = Utc::now();
         let ids: Vec<MemberId> = chunk.iter().map(|_| MemberId::new()).collect();
         let rows = chunk

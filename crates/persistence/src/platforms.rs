@@ -273,18 +273,21 @@ pub struct RiderData {
     pub member_id: Option<MemberId>,
 }
 
-/// Inserts new active riders, `BATCH` rows per statement.
+/// Inserts new active riders, as many per statement as fit in one write
+/// ([`crate::db::rows_per_insert`]).
 pub async fn insert_riders(
     db: &impl ConnectionTrait,
     platform_id: Uuid,
     rows: Vec<RiderData>,
 ) -> Result<(), StoreError> {
     let now = Utc::now();
+    // Sealed ID number and phone with their hashes, names and ids: ~500 bytes a row.
+    let per_statement = crate::db::rows_per_insert(500);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<riders::ActiveModel> = rows
             .by_ref()
-            .take(BATCH)
+            .take(per_statement)
             .map(|r| riders::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 platform_id: Set(platform_id),
