@@ -1363,7 +1363,9 @@ pub async fn update_plan(
 #[utoipa::path(post, path = "/v1/insurance/enrollments", tag = "insurance", request_body = EnrollmentIn,
     params(crate::openapi::IdempotencyKeyHeader),
     responses((status = 201, description = "What was enrolled and what was skipped", body = EnrollmentReport,
-        headers(("Location" = String, description = "The enrollment's URL, or for a group the plan's enrollment list")))))]
+        headers(("Location" = String, description = "The enrollment's URL, or for a group the plan's enrollment list"))),
+        (status = 404, description = "The plan, or the one member named, is not in the caller's reach", body = crate::error::Problem,
+            content_type = "application/problem+json")))]
 pub async fn enroll_members(
     state: State,
     principal: Principal,
@@ -1518,7 +1520,9 @@ pub async fn get_enrollment(
 #[utoipa::path(post, path = "/v1/insurance/claims", tag = "insurance", request_body = ClaimIn,
     params(crate::openapi::IdempotencyKeyHeader),
     responses((status = 201, description = "Filed", body = ClaimOut,
-        headers(("Location" = String, description = "The claim's URL")))))]
+        headers(("Location" = String, description = "The claim's URL"))),
+        (status = 404, description = "The enrollment is not the caller's (members) or not in reach (staff)", body = crate::error::Problem,
+            content_type = "application/problem+json")))]
 pub async fn create_claim(
     state: State,
     principal: Principal,
