@@ -5,10 +5,11 @@ use crate::config::Config;
 use crate::error::ApiError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use unionhall_persistence::{Page, PageRequest};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use validator::Validate;
 
 /// A page of a collection.
 #[derive(Debug, Serialize, ToSchema)]
@@ -88,4 +89,20 @@ mod tests {
         assert!(page_request(&config, Some(0), None).is_err());
         assert!(page_request(&config, None, Some("zzz")).is_err());
     }
+}
+
+/// The query of a list with no filters of its own: just a page position. Lists with
+/// filters repeat these two fields in their own query (serde can't flatten into a
+/// struct that denies unknown fields).
+#[derive(Debug, Deserialize, IntoParams, Validate)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+    /// `next_cursor` from the previous page.
+    #[validate(length(max = 200))]
+    #[param(max_length = 200)]
+    pub cursor: Option<String>,
 }

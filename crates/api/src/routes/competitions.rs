@@ -28,7 +28,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::{IdempotencyKey, IfMatch, ValidQuery, ValidatedJson, with_etag};
 use crate::idempotency::{self, Created};
-use crate::pagination::{ListResponse, page_request};
+use crate::pagination::{ListResponse, PageQuery, page_request};
 use crate::routes::members::org_in_reach;
 use crate::state::State;
 use actix_web::{HttpResponse, web};
@@ -249,20 +249,6 @@ impl CompetitionPatch {
 pub struct CompetitionQuery {
     pub kind: Option<CompetitionKind>,
     pub status: Option<CompetitionStatus>,
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u64>,
-    /// `next_cursor` from the previous page.
-    #[validate(length(max = 200))]
-    #[param(max_length = 200)]
-    pub cursor: Option<String>,
-}
-
-/// A page position.
-#[derive(Debug, Deserialize, IntoParams, Validate)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct CompetitionPageQuery {
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
@@ -724,13 +710,13 @@ pub async fn register(
 /// those of members in their reach to other union administrators; a member's own to
 /// the member.
 #[utoipa::path(get, path = "/v1/competitions/{id}/registrations", tag = "competitions",
-    params(("id" = Uuid, Path, description = "Competition id"), CompetitionPageQuery),
+    params(("id" = Uuid, Path, description = "Competition id"), PageQuery),
     responses((status = 200, description = "A page of registrations", body = ListResponse<RegistrationOut>)))]
 pub async fn list_registrations(
     state: State,
     principal: Principal,
     id: web::Path<Uuid>,
-    query: ValidQuery<CompetitionPageQuery>,
+    query: ValidQuery<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = page_request(&state.config, query.0.limit, query.0.cursor.as_deref())?;
     let viewer = Viewer::of(&state.db, &principal).await?;
@@ -1068,13 +1054,13 @@ pub async fn create_question(
 /// A quiz's question bank, with the answers: its administrators only. Everyone else
 /// sees questions only on their own attempt's paper, without answers (403 here).
 #[utoipa::path(get, path = "/v1/competitions/{id}/questions", tag = "competitions",
-    params(("id" = Uuid, Path, description = "Competition id"), CompetitionPageQuery),
+    params(("id" = Uuid, Path, description = "Competition id"), PageQuery),
     responses((status = 200, description = "A page of questions", body = ListResponse<QuestionOut>)))]
 pub async fn list_questions(
     state: State,
     principal: Principal,
     id: web::Path<Uuid>,
-    query: ValidQuery<CompetitionPageQuery>,
+    query: ValidQuery<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = page_request(&state.config, query.0.limit, query.0.cursor.as_deref())?;
     let viewer = Viewer::of(&state.db, &principal).await?;
@@ -1850,13 +1836,13 @@ pub async fn publish_results(
 /// Published results, in rank order, with each prize and honour title (whoever may
 /// see the competition), and the calling member's own. 409 `not_published` before.
 #[utoipa::path(get, path = "/v1/competitions/{id}/results", tag = "competitions",
-    params(("id" = Uuid, Path, description = "Competition id"), CompetitionPageQuery),
+    params(("id" = Uuid, Path, description = "Competition id"), PageQuery),
     responses((status = 200, description = "A page of results", body = ResultsOut)))]
 pub async fn get_results(
     state: State,
     principal: Principal,
     id: web::Path<Uuid>,
-    query: ValidQuery<CompetitionPageQuery>,
+    query: ValidQuery<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = query.0;
     let limit = page_request(&state.config, q.limit, None)?.limit;

@@ -19,7 +19,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::{IdempotencyKey, IfMatch, ValidQuery, ValidatedJson, parse_json, with_etag};
 use crate::idempotency::{self, Created};
-use crate::pagination::{ListResponse, page_request};
+use crate::pagination::{ListResponse, PageQuery, page_request};
 use crate::pii::PiiCipher;
 use crate::routes::members::org_in_reach;
 use crate::state::State;
@@ -228,20 +228,6 @@ pub struct PalaceQuery {
     pub region_code: Option<String>,
     /// Palaces run by this organisation or any below it.
     pub org_id: Option<Uuid>,
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u64>,
-    /// `next_cursor` from the previous page.
-    #[validate(length(max = 200))]
-    #[param(max_length = 200)]
-    pub cursor: Option<String>,
-}
-
-/// A page position.
-#[derive(Debug, Deserialize, IntoParams, Validate)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PalacePageQuery {
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
@@ -831,13 +817,13 @@ pub async fn create_venue(
 
 /// A palace's venues (any signed-in caller).
 #[utoipa::path(get, path = "/v1/palaces/{id}/venues", tag = "palaces",
-    params(("id" = Uuid, Path, description = "Palace id"), PalacePageQuery),
+    params(("id" = Uuid, Path, description = "Palace id"), PageQuery),
     responses((status = 200, description = "A page of venues", body = ListResponse<VenueOut>)))]
 pub async fn list_venues(
     state: State,
     _principal: Principal,
     id: web::Path<Uuid>,
-    query: ValidQuery<PalacePageQuery>,
+    query: ValidQuery<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = page_request(&state.config, query.0.limit, query.0.cursor.as_deref())?;
     let palace = found(repo::get_palace(&state.db, *id).await, "palace")?;
