@@ -34,24 +34,8 @@ where
     F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, ApiResult<Created<T>>>,
 {
     let txn = db::begin_write(&state.db).await?;
-    let request_hash = hex::encode(Sha256::digest(request_fingerprint.as_bytes()));
-    if let Some(key) = &key.0
-        && let Some(stored) = idempotency::claim(&txn, caller, key, &request_hash).await?
-    {
-        drop(txn);
-        if stored.request_hash != request_hash {
-            return Err(ApiError::field(
-                "/Idempotency-Key",
-                "idempotency_key_reused",
-                "this Idempotency-Key was used with a different request",
-            ));
-        }
-        return Ok(respond(
-            stored.status_code,
-            stored.body,
-            stored.location.as_deref(),
-            true,
-        ));
+    if let Some(replay) = claim_or_replay(&txn, caller, &key, request_fingerprint).await? {
+        return Ok(replay);
     }
     let created = work(&txn).await?;
     let body = serde_json::to_string(&created.body).map_err(|_| ApiError::internal())?;
@@ -62,6 +46,38 @@ where
         .await
         .map_err(unionhall_persistence::StoreError::from)?;
     Ok(respond(201, body, Some(&created.location), false))
+}
+
+/// Claims `key` for this request inside `txn`. `Some` is the stored response of an
+/// earlier request with the same key, to answer instead of doing the work again (or a
+/// 422 when that request was a different one); `None` means go ahead, and store the
+/// answer with `idempotency::complete` in the same transaction. No key: always `None`.
+pub(crate) async fn claim_or_replay(
+    txn: &DatabaseTransaction,
+    caller: UserId,
+    key: &IdempotencyKey,
+    request_fingerprint: &str,
+) -> ApiResult<Option<HttpResponse>> {
+    let Some(key) = &key.0 else {
+        return Ok(None);
+    };
+    let request_hash = hex::encode(Sha256::digest(request_fingerprint.as_bytes()));
+    let Some(stored) = idempotency::claim(txn, caller, key, &request_hash).await? else {
+        return Ok(None);
+    };
+    if stored.request_hash != request_hash {
+        return Err(ApiError::field(
+            "/Idempotency-Key",
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request",
+        ));
+    }
+    Ok(Some(respond(
+        stored.status_code,
+        stored.body,
+        stored.location.as_deref(),
+        true,
+    )))
 }
 
 pub(crate) fn respond(

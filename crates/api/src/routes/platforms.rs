@@ -713,25 +713,10 @@ async fn run_sync(
     rows: Rows,
 ) -> ApiResult<HttpResponse> {
     let txn = db::begin_write(&state.db).await?;
-    let request_hash = hex::encode(Sha256::digest(fingerprint.as_bytes()));
-    if let Some(key) = &key.0
-        && let Some(stored) =
-            idempotency::claim(&txn, principal.user_id, key, &request_hash).await?
+    if let Some(replay) =
+        crate::idempotency::claim_or_replay(&txn, principal.user_id, &key, &fingerprint).await?
     {
-        drop(txn);
-        if stored.request_hash != request_hash {
-            return Err(ApiError::field(
-                "/Idempotency-Key",
-                "idempotency_key_reused",
-                "this Idempotency-Key was used with a different request",
-            ));
-        }
-        return Ok(crate::idempotency::respond(
-            stored.status_code,
-            stored.body,
-            stored.location.as_deref(),
-            true,
-        ));
+        return Ok(replay);
     }
     let actor = actor(principal);
     let report = apply(&txn, &state.pii, &platform, &actor, kind, rows).await?;
@@ -806,25 +791,10 @@ pub async fn create(
     let mut unusable = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut unusable);
     let txn = db::begin_write(&state.db).await?;
-    let request_hash = hex::encode(Sha256::digest(fingerprint.as_bytes()));
-    if let Some(key) = &key.0
-        && let Some(stored) =
-            idempotency::claim(&txn, principal.user_id, key, &request_hash).await?
+    if let Some(replay) =
+        crate::idempotency::claim_or_replay(&txn, principal.user_id, &key, &fingerprint).await?
     {
-        drop(txn);
-        if stored.request_hash != request_hash {
-            return Err(ApiError::field(
-                "/Idempotency-Key",
-                "idempotency_key_reused",
-                "this Idempotency-Key was used with a different request",
-            ));
-        }
-        return Ok(crate::idempotency::respond(
-            stored.status_code,
-            stored.body,
-            stored.location.as_deref(),
-            true,
-        ));
+        return Ok(replay);
     }
     org_in_reach(&txn, &reach, input.org_id, "/org_id").await?;
     let platform = match repo::insert(
