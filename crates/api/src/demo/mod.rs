@@ -346,6 +346,8 @@ pub struct Report {
     pub palaces_created: usize,
     pub venues_created: usize,
     pub bookings_created: usize,
+    /// One line per newer area, each written by that area's loader.
+    pub areas: Vec<String>,
 }
 
 impl fmt::Display for Report {
@@ -372,6 +374,9 @@ impl fmt::Display for Report {
             "; palaces: {} palaces, {} venues and {} bookings created",
             self.palaces_created, self.venues_created, self.bookings_created,
         )?;
+        for line in &self.areas {
+            write!(f, "; {line}")?;
+        }
         if let Some((client_id, secret)) = &self.platform_credentials {
             write!(
                 f,
