@@ -83,6 +83,7 @@ pub struct IfMatchHeader {
         competitions::assign_judge, competitions::list_judges,
         competitions::score, competitions::list_scores,
         competitions::publish_results, competitions::get_results,
+        competitions::my_results, competitions::my_certificates,
     ),
     components(schemas(Problem)),
     modifiers(&Conventions),

@@ -1381,3 +1381,68 @@ pub async fn member_result(
         .map(result_row)
         .transpose()
 }
+
+/// One of a member's published results, with the competition it belongs to.
+#[derive(Debug, Clone)]
+pub struct MemberResult {
+    /// The result row's own id: the paging key, and the certificate's identity.
+    pub id: Uuid,
+    pub competition: Competition,
+    pub result: ResultRow,
+    /// When the results were published (the row's creation).
+    pub published_at: DateTime<Utc>,
+}
+
+/// A member's published results across every competition, oldest publication first,
+/// paged by result id; `awarded_only` keeps those with a prize or an honour title (the
+/// member's certificates). Results rows are written only at publication and never
+/// change, so what a member sees here is frozen, as the results page is.
+pub async fn member_results(
+    db: &impl ConnectionTrait,
+    member_id: MemberId,
+    awarded_only: bool,
+    page: PageRequest,
+) -> Result<Page<MemberResult>, StoreError> {
+    let mut query = competition_results::Entity::find()
+        .filter(competition_results::Column::MemberId.eq(member_id.0));
+    if awarded_only {
+        query = query.filter(
+            Condition::any()
+                .add(competition_results::Column::PrizeTier.is_not_null())
+                .add(competition_results::Column::HonourTitle.is_not_null()),
+        );
+    }
+    if let Some(after) = page.after {
+        query = query.filter(competition_results::Column::Id.gt(after));
+    }
+    let rows = query
+        .order_by_asc(competition_results::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    // One query for the page's competitions, not one per row.
+    let ids: BTreeSet<Uuid> = rows.iter().map(|r| r.competition_id).collect();
+    let mut by_id = BTreeMap::new();
+    for (m, org) in competitions::Entity::find()
+        .filter(competitions::Column::Id.is_in(ids))
+        .find_also_related(orgs::Entity)
+        .all(db)
+        .await?
+    {
+        by_id.insert(m.id, competition(m, org)?);
+    }
+    let mut items = Vec::with_capacity(rows.len());
+    for m in rows {
+        let competition = by_id
+            .get(&m.competition_id)
+            .cloned()
+            .ok_or_else(|| corrupt("result competition", &m.competition_id.to_string()))?;
+        items.push(MemberResult {
+            id: m.id,
+            published_at: m.created_at,
+            competition,
+            result: result_row(m)?,
+        });
+    }
+    Ok(Page::from_rows(items, page.limit, |r| r.id))
+}

@@ -1710,6 +1710,42 @@ async fn publishing_a_judged_contest_ranks_with_tie_breaks_awards_and_freezes_sc
         .get(&results, &outsider.token)
         .await
         .assert_problem(404, "not-found");
+
+    // Each member sees their own results, and a certificate for what they won.
+    let bob = w.app.get("/v1/me/certificates", &members[1].token).await;
+    assert_eq!(bob.status, StatusCode::OK, "{}", bob.text);
+    let certificates = bob.json["items"].as_array().unwrap();
+    assert_eq!(certificates.len(), 1);
+    assert_eq!(certificates[0]["competition_id"], id(&c));
+    assert_eq!(certificates[0]["rank"], 1);
+    let certificate = &certificates[0]["certificate"];
+    let number = certificate["number"].as_str().unwrap();
+    assert!(number.starts_with("UH-"), "{number}");
+    assert!(number.ends_with("-00001"), "{number}");
+    assert!(
+        certificate["title"]
+            .as_str()
+            .unwrap()
+            .ends_with(" 一等奖 省级技术能手"),
+        "{certificate}"
+    );
+    let carol = w
+        .app
+        .get("/v1/me/competition-results", &members[2].token)
+        .await;
+    assert_eq!(carol.json["items"][0]["score"], "70.00");
+    assert_eq!(carol.json["items"][0]["prize_tier"], "second");
+    assert_ne!(carol.json["items"][0]["certificate"]["number"], number);
+    // Dave wasn't ranked: no results, no certificates; staff accounts have none at all.
+    for path in ["/v1/me/competition-results", "/v1/me/certificates"] {
+        let dave = w.app.get(path, &members[3].token).await;
+        assert_eq!(dave.status, StatusCode::OK, "{}", dave.text);
+        assert_eq!(dave.json["items"], json!([]));
+        w.app
+            .get(path, &w.c.jj_token)
+            .await
+            .assert_problem(404, "not-found");
+    }
 }
 
 #[tokio::test]
@@ -1777,4 +1813,21 @@ async fn a_quiz_publishes_straight_from_running_once_the_run_is_over() {
     assert_eq!(items[0]["prize_tier"], Value::Null);
     assert_eq!(got.json["own"]["rank"], 2);
     assert_eq!(got.json["own"]["prize_tier"], "excellence");
+
+    // Alice ranked first without a prize: a result, no certificate.
+    let mine = w.app.get("/v1/me/competition-results", &alice.token).await;
+    assert_eq!(mine.json["items"].as_array().unwrap().len(), 1);
+    assert_eq!(mine.json["items"][0]["kind"], "quiz");
+    assert_eq!(mine.json["items"][0]["rank"], 1);
+    assert_eq!(mine.json["items"][0]["certificate"], Value::Null);
+    let none = w.app.get("/v1/me/certificates", &alice.token).await;
+    assert_eq!(none.json["items"], json!([]));
+    let bobs = w.app.get("/v1/me/certificates", &bob.token).await;
+    assert_eq!(bobs.json["items"][0]["prize_tier"], "excellence");
+    assert!(
+        bobs.json["items"][0]["certificate"]["title"]
+            .as_str()
+            .unwrap()
+            .ends_with(" 优秀奖")
+    );
 }

@@ -1887,3 +1887,117 @@ pub async fn get_results(
         own,
     }))
 }
+
+// ─── A member's own results and certificates ────────────────────────────────
+
+/// A certificate for a prize or an honour title.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertificateOut {
+    /// Stable and unique: `UH-<year>-<competition>-<place>`.
+    #[schema(example = "UH-2026-0193A1B2-00001")]
+    pub number: String,
+    /// The wording: competition, prize, honour title.
+    #[schema(example = "第十届江西省\"天工杯\"技能大赛 一等奖 江西省技术能手")]
+    pub title: String,
+    /// The day results were published (UTC).
+    pub issued_on: chrono::NaiveDate,
+}
+
+/// One of the caller's published results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyResultOut {
+    pub competition_id: Uuid,
+    pub competition_name: String,
+    pub kind: CompetitionKind,
+    pub category: Option<String>,
+    /// The organiser.
+    pub org_id: Uuid,
+    pub rank: u32,
+    /// Points, to at most four decimals.
+    #[schema(example = "87.5")]
+    pub score: String,
+    pub prize_tier: Option<PrizeTier>,
+    pub honour_title: Option<String>,
+    pub published_at: DateTime<Utc>,
+    /// Present when a prize or an honour title was awarded.
+    pub certificate: Option<CertificateOut>,
+}
+
+impl From<repo::MemberResult> for MyResultOut {
+    fn from(r: repo::MemberResult) -> Self {
+        let c = r.competition;
+        let awarded = r.result.prize_tier.is_some() || r.result.honour_title.is_some();
+        let certificate = awarded.then(|| CertificateOut {
+            number: unionhall_domain::competitions::certificate_number(
+                c.id,
+                chrono::Datelike::year(&r.published_at),
+                u64::try_from(r.result.position).unwrap_or(0),
+            ),
+            title: unionhall_domain::competitions::certificate_title(
+                &c.name,
+                r.result.prize_tier,
+                r.result.honour_title.as_deref(),
+            ),
+            issued_on: r.published_at.date_naive(),
+        });
+        MyResultOut {
+            competition_id: c.id,
+            competition_name: c.name,
+            kind: c.terms.kind,
+            category: c.category,
+            org_id: c.org_id.0,
+            rank: r.result.rank,
+            score: r.result.score.to_string(),
+            prize_tier: r.result.prize_tier,
+            honour_title: r.result.honour_title,
+            published_at: r.published_at,
+            certificate,
+        }
+    }
+}
+
+/// A page of the caller's results, or certificates, oldest publication first.
+async fn own_results(
+    state: &State,
+    principal: &Principal,
+    query: PageQuery,
+    awarded_only: bool,
+) -> ApiResult<HttpResponse> {
+    let Some(member) = principal.member_id else {
+        return Err(ApiError::not_found("membership linked to this account"));
+    };
+    let page = page_request(&state.config, query.limit, query.cursor.as_deref())?;
+    let results = repo::member_results(&state.db, member, awarded_only, page).await?;
+    Ok(HttpResponse::Ok().json(ListResponse::from_page(results, MyResultOut::from)))
+}
+
+/// The calling member's published results in every competition they were ranked in,
+/// each with its certificate when a prize or honour title was awarded. Member accounts
+/// only (others get 404).
+#[utoipa::path(get, path = "/v1/me/competition-results", tag = "competitions",
+    params(PageQuery),
+    responses((status = 200, description = "A page of the caller's results", body = ListResponse<MyResultOut>),
+        (status = 404, description = "The account is not a member account",
+            body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn my_results(
+    state: State,
+    principal: Principal,
+    query: ValidQuery<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    own_results(&state, &principal, query.0, false).await
+}
+
+/// The calling member's certificates: the published results that won a prize or an
+/// honour title. Member accounts only (others get 404).
+#[utoipa::path(get, path = "/v1/me/certificates", tag = "competitions",
+    params(PageQuery),
+    responses((status = 200, description = "A page of the caller's awarded results", body = ListResponse<MyResultOut>),
+        (status = 404, description = "The account is not a member account",
+            body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn my_certificates(
+    state: State,
+    principal: Principal,
+    query: ValidQuery<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    own_results(&state, &principal, query.0, true).await
+}

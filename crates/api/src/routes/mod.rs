@@ -431,5 +431,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         Endpoint::at("/v1/attempts/{id}/submission")
             .post(competitions::submit)
             .build(),
+    )
+    .service(
+        Endpoint::at("/v1/me/competition-results")
+            .get(competitions::my_results)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/me/certificates")
+            .get(competitions::my_certificates)
+            .build(),
     );
 }

@@ -18,6 +18,16 @@ wire_enum!(
 );
 
 impl PrizeTier {
+    /// The prize as a certificate names it.
+    pub fn certificate_name(self) -> &'static str {
+        match self {
+            PrizeTier::First => "一等奖",
+            PrizeTier::Second => "二等奖",
+            PrizeTier::Third => "三等奖",
+            PrizeTier::Excellence => "优秀奖",
+        }
+    }
+
     /// 0 for the best tier; a higher number is a lesser prize.
     fn standing(self) -> usize {
         PrizeTier::ALL
@@ -25,6 +35,36 @@ impl PrizeTier {
             .position(|t| *t == self)
             .unwrap_or(usize::MAX)
     }
+}
+
+/// A certificate's number: `UH-<year>-<first 8 hex digits of the competition id>-<place>`,
+/// with the 1-based place in rank order (unique within a competition even where ranks
+/// tie), so the number is stable, unique and tells a reader where to look it up.
+pub fn certificate_number(competition_id: Uuid, year: i32, position: u64) -> String {
+    let competition = competition_id.simple().to_string();
+    format!(
+        "UH-{year}-{}-{:05}",
+        competition[..8].to_ascii_uppercase(),
+        position + 1
+    )
+}
+
+/// A certificate's wording: the competition, then the prize, then the honour title,
+/// whichever were awarded.
+pub fn certificate_title(
+    competition_name: &str,
+    tier: Option<PrizeTier>,
+    honour_title: Option<&str>,
+) -> String {
+    let mut title = competition_name.to_owned();
+    for part in [tier.map(PrizeTier::certificate_name), honour_title]
+        .into_iter()
+        .flatten()
+    {
+        title.push(' ');
+        title.push_str(part);
+    }
+    title
 }
 
 /// The highest rank a band may reach; a quiz with 300,000 entrants needs nowhere near.
@@ -280,6 +320,33 @@ mod tests {
     use super::super::score::Score;
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn certificate_numbers_name_the_competition_and_the_place_not_the_tied_rank() {
+        let id = Uuid::parse_str("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b").unwrap();
+        assert_eq!(certificate_number(id, 2026, 0), "UH-2026-0193A1B2-00001");
+        assert_eq!(certificate_number(id, 2026, 1), "UH-2026-0193A1B2-00002");
+        assert_ne!(
+            certificate_number(id, 2026, 2),
+            certificate_number(id, 2026, 3)
+        );
+    }
+
+    #[test]
+    fn certificate_titles_join_what_was_awarded() {
+        assert_eq!(
+            certificate_title("天工杯", Some(PrizeTier::First), Some("江西省技术能手")),
+            "天工杯 一等奖 江西省技术能手"
+        );
+        assert_eq!(
+            certificate_title("天工杯", Some(PrizeTier::Excellence), None),
+            "天工杯 优秀奖"
+        );
+        assert_eq!(
+            certificate_title("天工杯", None, Some("江西省技术能手")),
+            "天工杯 江西省技术能手"
+        );
+    }
 
     fn band(from_rank: u32, to_rank: u32, tier: PrizeTier) -> RankBand {
         RankBand {

@@ -42,7 +42,7 @@ mod terms;
 pub use crate::insurance::FieldProblem;
 pub use awards::{
     Award, AwardRules, ListedAward, MAX_AWARD_RANK, MAX_HONOUR_TITLE_CHARS, PrizeTier, RankBand,
-    assign_awards,
+    assign_awards, certificate_number, certificate_title,
 };
 pub use judging::{
     Aggregate, AggregateError, Criterion, MAX_CRITERIA, MAX_CRITERION_KEY_CHARS,
