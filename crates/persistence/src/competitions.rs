@@ -195,6 +195,23 @@ pub async fn get_competition(
     competition(m, org)
 }
 
+/// The competition an organisation runs under `name`, if any: how a loader that runs
+/// twice (the demo) finds what it made the first time.
+pub async fn find_competition_by_name(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    name: &str,
+) -> Result<Option<Competition>, StoreError> {
+    competitions::Entity::find()
+        .filter(competitions::Column::OrgId.eq(org_id.0))
+        .filter(competitions::Column::Name.eq(name))
+        .find_also_related(orgs::Entity)
+        .one(db)
+        .await?
+        .map(|(m, org)| competition(m, org))
+        .transpose()
+}
+
 /// Which competitions a caller may see.
 #[derive(Debug, Clone, Copy)]
 pub enum CompetitionScope<'a> {

@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use unionhall_api::config::Config;
 use unionhall_api::server;
 use unionhall_domain::UserId;
-use unionhall_tests::TestApp;
+use unionhall_tests::{TestApp, id};
 
 fn sqlite_config(dir: &std::path::Path) -> Config {
     Config {
@@ -182,6 +182,56 @@ async fn the_demo_loads_members_riders_and_applications_and_loading_twice_adds_n
     let stats = app.get("/v1/insurance/stats", &admin).await;
     assert_eq!(stats.json["enrolled_members"], 21, "{}", stats.text);
     assert_eq!(stats.json["premiums_fen"], 21 * (8000 + 4000));
+    // One competition of each kind: a published skills contest, a speech contest open
+    // for registration, a running quiz with 300 attempts on its leaderboard.
+    let competitions = app.get("/v1/competitions", &admin).await;
+    let by_kind = |kind: &str| {
+        competitions.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == kind)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {kind}: {}", competitions.text))
+    };
+    let (skills, speech, quiz) = (by_kind("skills"), by_kind("speech"), by_kind("quiz"));
+    assert_eq!(skills["status"], "results_published");
+    assert_eq!(speech["status"], "registration");
+    assert_eq!(quiz["status"], "running");
+    let results = app
+        .get(
+            &format!("/v1/competitions/{}/results?limit=200", id(&skills)),
+            &admin,
+        )
+        .await;
+    let ranked = results.json["items"].as_array().unwrap();
+    assert_eq!(ranked.len(), 12, "{}", results.text);
+    assert_eq!(ranked[0]["prize_tier"], "first");
+    assert_eq!(ranked[0]["honour_title"], "江西省技术能手");
+    let judges = app
+        .get(&format!("/v1/competitions/{}/judges", id(&speech)), &admin)
+        .await;
+    assert_eq!(judges.json["items"].as_array().unwrap().len(), 3);
+    let mut on_board = 0;
+    let mut cursor = String::new();
+    loop {
+        let page = app
+            .get(
+                &format!(
+                    "/v1/competitions/{}/leaderboard?limit=200{cursor}",
+                    id(&quiz)
+                ),
+                &admin,
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        on_board += page.json["items"].as_array().unwrap().len();
+        match page.json["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(on_board, 300);
 
     let again = unionhall_api::demo::load(&state.db, &state.pii)
         .await

@@ -6,6 +6,8 @@
 //! with the platform union's riders enrolled as a group (paid by the union, dated to
 //! the term start) and hospital claims in every state. Loading twice changes nothing.
 
+mod competitions;
+
 use crate::auth::password;
 use crate::auth::secrets::{hash_secret, random_token};
 use crate::pii::PiiCipher;
@@ -497,6 +499,7 @@ pub async fn load(db: &Db, pii: &PiiCipher) -> Result<Report, StartError> {
     load_applications(db, pii, &hash, &mut report).await?;
     load_insurance(db, pii, &mut report).await?;
     load_palaces(db, &mut report).await?;
+    competitions::load(db, pii, &hash, &mut report).await?;
     Ok(report)
 }
 

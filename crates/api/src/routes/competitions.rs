@@ -1744,7 +1744,10 @@ pub async fn publish_results(
     let now = Utc::now();
     idempotency::create(&state, principal.user_id, key, &fingerprint, move |txn| {
         Box::pin(async move {
-            let c = found(repo::get_competition(txn, competition_id).await, "competition")?;
+            let c = found(
+                repo::get_competition(txn, competition_id).await,
+                "competition",
+            )?;
             if !reach.covers(&c.org_path) {
                 return Err(ApiError::not_found("competition"));
             }
@@ -1757,71 +1760,12 @@ pub async fn publish_results(
                 now,
             )
             .map_err(|e| ApiError::conflict(e.to_string(), e.code(), None))?;
-            let mut members: BTreeMap<Uuid, MemberId> = BTreeMap::new();
-            let mut entries = Vec::new();
-            if t.kind.is_judged() {
-                let mut sheets: BTreeMap<Uuid, Vec<ScoreSheet>> = BTreeMap::new();
-                for s in repo::list_sheets(txn, c.id, None, None).await? {
-                    sheets.entry(s.registration_id).or_default().push(ScoreSheet {
-                        judge: s.judge_id,
-                        scores: s.scores,
-                    });
-                }
-                for reg in repo::all_registrations(txn, c.id).await? {
-                    let Some(list) = sheets.get(&reg.id) else {
-                        continue;
-                    };
-                    let agg = aggregate(t.scoring_method, &t.criteria, list).map_err(|e| {
-                        tracing::error!(error = %e, registration = %reg.id, "stored sheets don't aggregate");
-                        ApiError::internal()
-                    })?;
-                    members.insert(reg.id, reg.member_id);
-                    entries.push(Entry {
-                        id: reg.id,
-                        score: agg.score,
-                        criterion_scores: agg.criterion_means,
-                        time_taken_ms: None,
-                        finished_at: None,
-                    });
-                }
-            } else {
-                for (attempt, member, points, ms) in repo::submitted_attempts(txn, c.id).await? {
-                    let score = Score::from_points(points).ok_or_else(ApiError::internal)?;
-                    members.insert(attempt, member);
-                    entries.push(Entry {
-                        id: attempt,
-                        score,
-                        criterion_scores: BTreeMap::new(),
-                        time_taken_ms: Some(ms),
-                        finished_at: None,
-                    });
-                }
-            }
-            let ranked = rank(&entries, t.rank_kind, &t.ranking_tie_breaks());
-            let awards = assign_awards(&ranked, &rules).map_err(problems)?;
-            let by_entrant: BTreeMap<Uuid, &Award> =
-                awards.iter().map(|a| (a.entrant_id, a)).collect();
-            let rows: Vec<repo::ResultRow> = ranked
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let award = by_entrant.get(&r.id);
-                    repo::ResultRow {
-                        entrant_id: r.id,
-                        member_id: members.get(&r.id).copied().unwrap_or(MemberId(Uuid::nil())),
-                        position: i64::try_from(i).unwrap_or(i64::MAX),
-                        rank: r.rank,
-                        score: r.score,
-                        prize_tier: award.map(|a| a.tier),
-                        honour_title: award.and_then(|a| a.honour_title.clone()),
-                    }
-                })
-                .collect();
+            let (rows, awarded) = rank_and_award(txn, &c, &rules).await?;
             let out = PublicationOut {
                 competition_id: c.id,
                 status: CompetitionStatus::ResultsPublished,
                 ranked: rows.len() as u64,
-                awarded: awards.len() as u64,
+                awarded,
             };
             repo::publish_results(txn, &c, c.status, rows).await?;
             Ok(Created {
@@ -1831,6 +1775,82 @@ pub async fn publish_results(
         })
     })
     .await
+}
+
+/// Ranks and awards a competition's entrants as publishing does: judged entrants
+/// aggregated from their judges' sheets by the scoring method, quiz attempts by score;
+/// all ranked by the rank kind and tie-breaks and awarded by `rules`. Returns the
+/// result rows in rank order and how many won a prize. The demo publishes through
+/// this too, so its results are the ones the API would have published.
+pub async fn rank_and_award(
+    txn: &impl ConnectionTrait,
+    c: &Competition,
+    rules: &AwardRules,
+) -> ApiResult<(Vec<repo::ResultRow>, u64)> {
+    let t = &c.terms;
+    let mut members: BTreeMap<Uuid, MemberId> = BTreeMap::new();
+    let mut entries = Vec::new();
+    if t.kind.is_judged() {
+        let mut sheets: BTreeMap<Uuid, Vec<ScoreSheet>> = BTreeMap::new();
+        for s in repo::list_sheets(txn, c.id, None, None).await? {
+            sheets
+                .entry(s.registration_id)
+                .or_default()
+                .push(ScoreSheet {
+                    judge: s.judge_id,
+                    scores: s.scores,
+                });
+        }
+        for reg in repo::all_registrations(txn, c.id).await? {
+            let Some(list) = sheets.get(&reg.id) else {
+                continue;
+            };
+            let agg = aggregate(t.scoring_method, &t.criteria, list).map_err(|e| {
+                tracing::error!(error = %e, registration = %reg.id, "stored sheets don't aggregate");
+                ApiError::internal()
+            })?;
+            members.insert(reg.id, reg.member_id);
+            entries.push(Entry {
+                id: reg.id,
+                score: agg.score,
+                criterion_scores: agg.criterion_means,
+                time_taken_ms: None,
+                finished_at: None,
+            });
+        }
+    } else {
+        for (attempt, member, points, ms) in repo::submitted_attempts(txn, c.id).await? {
+            let score = Score::from_points(points).ok_or_else(ApiError::internal)?;
+            members.insert(attempt, member);
+            entries.push(Entry {
+                id: attempt,
+                score,
+                criterion_scores: BTreeMap::new(),
+                time_taken_ms: Some(ms),
+                finished_at: None,
+            });
+        }
+    }
+    let ranked = rank(&entries, t.rank_kind, &t.ranking_tie_breaks());
+    let awards = assign_awards(&ranked, rules).map_err(problems)?;
+    let by_entrant: BTreeMap<Uuid, &Award> = awards.iter().map(|a| (a.entrant_id, a)).collect();
+    let rows: Vec<repo::ResultRow> = ranked
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let award = by_entrant.get(&r.id);
+            repo::ResultRow {
+                entrant_id: r.id,
+                member_id: members.get(&r.id).copied().unwrap_or(MemberId(Uuid::nil())),
+                position: i64::try_from(i).unwrap_or(i64::MAX),
+                rank: r.rank,
+                score: r.score,
+                prize_tier: award.map(|a| a.tier),
+                honour_title: award.and_then(|a| a.honour_title.clone()),
+            }
+        })
+        .collect();
+    Ok((rows, awards.len() as u64))
 }
 
 /// Published results, in rank order, with each prize and honour title (whoever may
