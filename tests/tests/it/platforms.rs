@@ -621,3 +621,38 @@ async fn a_slow_roster_sync_gets_the_bulk_timeout_not_the_ordinary_one() {
     assert_eq!(reply.json["created"], 2, "{}", reply.text);
     assert_eq!(reply.json["enrolled"], 2, "{}", reply.text);
 }
+
+/// A snapshot big enough to be sealed on several threads keeps every rider's own
+/// personal data with their own row: each masked phone ends in its rider's serial.
+#[tokio::test]
+async fn a_large_snapshot_keeps_each_riders_own_personal_data() {
+    let (app, c, p) = fixture().await;
+    let n = 5_000;
+    let body: String = riders(0..n).iter().map(|r| format!("{r}\n")).collect();
+    let sync = put_ndjson(&app, &p.token, &p.code, body).await;
+    assert_eq!(
+        counts(&sync.json),
+        [u64::from(n), u64::from(n), 0, 0, 0, 0, 0],
+        "{}",
+        sync.text
+    );
+    let listed = all_riders(&app, &c.ja_token, &p.code, "active").await;
+    assert_eq!(listed.len(), n as usize);
+    for r in &listed {
+        let serial: u32 = r["external_id"].as_str().unwrap()[2..].parse().unwrap();
+        let phone = r["phone"].as_str().unwrap();
+        assert!(
+            phone.ends_with(&format!("{:04}", serial % 10_000)),
+            "{} has {phone}",
+            r["external_id"]
+        );
+        let id_number = r["id_number"].as_str().unwrap();
+        let expected = unionhall_tests::riders::id_number(serial);
+        assert_eq!(
+            id_number.chars().last(),
+            expected.chars().last(),
+            "{} has {id_number}",
+            r["external_id"]
+        );
+    }
+}
