@@ -10,6 +10,8 @@ mod m20261129_000004_platforms;
 mod m20261129_000005_insurance;
 mod m20261129_000006_palaces;
 mod m20261129_000007_competitions;
+mod m20261130_000008_mediation;
+mod m20261130_000009_stations;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -25,6 +27,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_insurance::Migration),
             Box::new(m20261129_000006_palaces::Migration),
             Box::new(m20261129_000007_competitions::Migration),
+            Box::new(m20261130_000008_mediation::Migration),
+            Box::new(m20261130_000009_stations::Migration),
         ]
     }
 }

@@ -67,6 +67,10 @@ pub struct Config {
     pub login_window_secs: u64,
     /// Anonymous join applications per client address per login window before 429.
     pub join_max_per_ip: u32,
+    /// Requests a minute each client address may make to the public (token-less)
+    /// endpoints — the station search and check-ins — before 429; as many may come at
+    /// once. Counted in each instance's memory.
+    pub public_requests_per_minute: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     /// Origins allowed by CORS, comma-separated; empty allows none.
@@ -126,6 +130,7 @@ impl Default for Config {
             login_max_failures_per_ip: 20,
             login_window_secs: 15 * 60,
             join_max_per_ip: 10,
+            public_requests_per_minute: 120,
             trust_forwarded_for: false,
             cors_origins: String::new(),
             request_timeout_secs: 30,
@@ -317,6 +322,12 @@ impl Config {
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(bad(name, "must be greater than 0"));
+        }
+        if self.public_requests_per_minute == 0 {
+            return Err(bad(
+                "UNIONHALL_PUBLIC_REQUESTS_PER_MINUTE",
+                "must be greater than 0",
+            ));
         }
         if self.default_page_size > self.max_page_size {
             return Err(bad(

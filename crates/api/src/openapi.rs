@@ -7,8 +7,11 @@ use crate::error::{Problem, ProblemKind};
 use crate::routes::competitions;
 use crate::routes::insurance;
 use crate::routes::join_applications;
+use crate::routes::mediation;
+use crate::routes::overview;
 use crate::routes::palaces;
 use crate::routes::platforms;
+use crate::routes::stations;
 use crate::routes::{auth, health, me, members, orgs, problems, users};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -83,7 +86,13 @@ pub struct IfMatchHeader {
         competitions::assign_judge, competitions::list_judges,
         competitions::score, competitions::list_scores,
         competitions::publish_results, competitions::get_results,
+        stations::create_station, stations::list_stations, stations::get_station,
+        stations::update_station, stations::check_in, stations::list_visits,
         competitions::my_results, competitions::my_certificates,
+        overview::overview,
+        mediation::create_case, mediation::list_cases, mediation::get_case,
+        mediation::update_case, mediation::assign, mediation::record_outcome,
+        mediation::reveal, mediation::stats,
     ),
     components(schemas(Problem)),
     modifiers(&Conventions),
@@ -99,6 +108,9 @@ pub struct IfMatchHeader {
         (name = "insurance", description = "Mutual-aid insurance: plans, enrollments (individual and group), claims with explained payouts, review, payment and stats"),
         (name = "palaces", description = "Workers' cultural palaces: venues, opening hours, closures, availability, and bookings that never double-book"),
         (name = "competitions", description = "Skills contests, speech contests and knowledge quizzes: lifecycle, windows, and registrations the database keeps to one per member and within capacity"),
+        (name = "mediation", description = "Labour-dispute mediation rooms: cases, mediators, outcomes, the fifteen-day rule after which the parties may go to arbitration, audited reveal of the worker's personal data, and the success rate"),
+        (name = "stations", description = "Outdoor-worker service stations: amenities, weekly hours in the operator's time zone, a public nearest-first search (WGS-84 or GCJ-02), and anonymous daily check-in counts"),
+        (name = "stats", description = "The federation's figures for a subtree: members, insurance, bookings, competitions, mediation and stations, each agreeing with its area's endpoint"),
         (name = "operations", description = "Health, readiness, metrics, problem types"),
     ),
 )]

@@ -8,6 +8,7 @@ use crate::extract::{json_error, path_error, query_error};
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::pii::PiiCipher;
+use crate::routes::stations::PublicLimiter;
 use crate::state::AppState;
 use crate::{bootstrap, middleware, routes};
 use actix_cors::Cors;
@@ -46,6 +47,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
     bootstrap::first_start(&db, &config).await?;
     Ok(AppState {
         callers: Arc::new(CallerLoader::new(db.clone())),
+        public_limiter: Arc::new(PublicLimiter::new(config.public_requests_per_minute)),
         db,
         config: Arc::new(config),
         keys: Arc::new(keys),

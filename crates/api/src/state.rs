@@ -6,6 +6,7 @@ use crate::auth::callers::CallerLoader;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::pii::PiiCipher;
+use crate::routes::stations::PublicLimiter;
 use std::sync::Arc;
 use unionhall_persistence::Db;
 
@@ -20,6 +21,9 @@ pub struct AppState {
     pub pii: Arc<PiiCipher>,
     /// Reads the caller of each request, batching concurrent lookups. One per worker.
     pub callers: Arc<CallerLoader>,
+    /// Limits anonymous requests to the public endpoints per client address; one for
+    /// all workers of this instance.
+    pub public_limiter: Arc<PublicLimiter>,
 }
 
 /// The extractor handlers use.

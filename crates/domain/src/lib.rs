@@ -5,14 +5,17 @@
 //! (CI asserts this crate depends on neither sea-orm nor actix).
 
 pub mod competitions;
+pub mod geo;
 pub mod ids;
 pub mod insurance;
+pub mod mediation;
 pub mod members;
 pub mod orgs;
 pub mod palaces;
 pub mod person;
 pub mod roles;
 pub mod roster;
+pub mod stations;
 pub mod users;
 
 pub use ids::{MemberId, OrgId, UserId};

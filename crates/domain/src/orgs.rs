@@ -158,6 +158,12 @@ impl OrgPath {
         &self.0
     }
 
+    /// The organisation the path leads to: its last segment.
+    pub fn org_id(&self) -> Option<OrgId> {
+        let last = self.0.strip_suffix('/')?.rsplit('/').next()?;
+        uuid::Uuid::try_parse(last).ok().map(OrgId)
+    }
+
     /// Levels below the root (the root is 0).
     pub fn depth(&self) -> usize {
         self.0.matches('/').count().saturating_sub(2)
@@ -317,5 +323,17 @@ mod tests {
         assert!(in_range(&city, &city));
         assert!(!in_range(&other_city, &city));
         assert!(!in_range(&root, &city));
+    }
+
+    #[test]
+    fn a_path_names_the_organisation_it_leads_to() {
+        let (root_id, city_id) = (OrgId::new(), OrgId::new());
+        let root = OrgPath::root(root_id);
+        assert_eq!(root.org_id(), Some(root_id));
+        assert_eq!(root.child(city_id).org_id(), Some(city_id));
+        assert_eq!(
+            OrgPath::from_stored("/not-an-id/".to_owned()).org_id(),
+            None
+        );
     }
 }

@@ -7,6 +7,8 @@
 //! the term start) and hospital claims in every state. Loading twice changes nothing.
 
 mod competitions;
+mod mediation;
+mod stations;
 
 use crate::auth::password;
 use crate::auth::secrets::{hash_secret, random_token};
@@ -500,6 +502,8 @@ pub async fn load(db: &Db, pii: &PiiCipher) -> Result<Report, StartError> {
     load_insurance(db, pii, &mut report).await?;
     load_palaces(db, &mut report).await?;
     competitions::load(db, pii, &hash, &mut report).await?;
+    mediation::load(db, pii, &mut report).await?;
+    stations::load(db, &mut report).await?;
     Ok(report)
 }
 

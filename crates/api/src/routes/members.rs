@@ -409,6 +409,28 @@ pub(crate) async fn org_in_reach(
     }
 }
 
+/// The organisation whose subtree a figures endpoint is about: the one asked for (in
+/// reach, else a 422 at `/org_id`), or the one subtree the caller administers; a caller
+/// who administers several must say which.
+pub(crate) async fn subtree_of(
+    db: &impl ConnectionTrait,
+    reach: &Reach,
+    org_id: Option<Uuid>,
+) -> ApiResult<unionhall_domain::orgs::Org> {
+    let id = match (org_id, reach.roots()) {
+        (Some(id), _) => id,
+        (None, [only]) => only.org_id().map(|o| o.0).ok_or_else(ApiError::internal)?,
+        (None, _) => {
+            return Err(ApiError::field(
+                "/org_id",
+                "required",
+                "you administer several subtrees: say which organisation",
+            ));
+        }
+    };
+    org_in_reach(db, reach, id, "/org_id").await
+}
+
 /// Checks a new member's data and seals it.
 pub(crate) fn new_member(pii: &PiiCipher, input: MemberIn) -> ApiResult<NewMember> {
     let name = PersonName::parse(&input.name).map_err(|e| refused("/name", e))?;

@@ -6,11 +6,14 @@ pub mod health;
 pub mod insurance;
 pub mod join_applications;
 pub mod me;
+pub mod mediation;
 pub mod members;
 pub mod orgs;
+pub mod overview;
 pub mod palaces;
 pub mod platforms;
 pub mod problems;
+pub mod stations;
 pub mod users;
 
 use crate::error::ApiError;
@@ -440,6 +443,63 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         Endpoint::at("/v1/me/certificates")
             .get(competitions::my_certificates)
+            .build(),
+    );
+    cfg.service(
+        Endpoint::at("/v1/stats/overview")
+            .get(overview::overview)
+            .build(),
+    );
+    // Outdoor-worker service stations.
+    cfg.service(
+        Endpoint::at("/v1/stations")
+            .get(stations::list_stations)
+            .post(stations::create_station)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/stations/{id}")
+            .get(stations::get_station)
+            .patch(stations::update_station)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/stations/{id}/visits")
+            .get(stations::list_visits)
+            .post(stations::check_in)
+            .build(),
+    );
+    // Labour-dispute mediation.
+    cfg.service(
+        Endpoint::at("/v1/mediation/cases")
+            .get(mediation::list_cases)
+            .post(mediation::create_case)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/mediation/cases/{id}")
+            .get(mediation::get_case)
+            .patch(mediation::update_case)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/mediation/cases/{id}/assignment")
+            .post(mediation::assign)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/mediation/cases/{id}/outcome")
+            .post(mediation::record_outcome)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/mediation/cases/{id}/reveal")
+            .post(mediation::reveal)
+            .build(),
+    )
+    .service(
+        Endpoint::at("/v1/mediation/stats")
+            .get(mediation::stats)
             .build(),
     );
 }
