@@ -27,6 +27,10 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Connections kept open when idle.
     pub db_min_connections: u32,
+    /// A second, small pool for the reads that must not queue behind write
+    /// transactions for a connection: who the caller is (every request) and quiz
+    /// leaderboards.
+    pub db_read_connections: u32,
     /// Seconds to wait for a pooled connection before answering 503.
     pub db_acquire_timeout_secs: u64,
     /// HMAC secret for access tokens (≥ 32 bytes). Required with PostgreSQL; generated
@@ -114,6 +118,7 @@ impl Default for Config {
             migrate_on_start: true,
             db_max_connections: 16,
             db_min_connections: 1,
+            db_read_connections: 4,
             db_acquire_timeout_secs: 5,
             jwt_secret: None,
             pii_key: None,
@@ -350,6 +355,9 @@ impl Config {
                 "must be ≥ 1 and ≥ UNIONHALL_DB_MIN_CONNECTIONS",
             ));
         }
+        if self.db_read_connections == 0 {
+            return Err(bad("UNIONHALL_DB_READ_CONNECTIONS", "must be ≥ 1"));
+        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(bad("UNIONHALL_LOG_FORMAT", "must be `text` or `json`"));
         }
@@ -408,6 +416,15 @@ impl Config {
         unionhall_persistence::db::PoolSettings {
             max_connections: self.db_max_connections,
             min_connections: self.db_min_connections,
+            acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs),
+        }
+    }
+
+    /// The read pool's settings: `db_read_connections`, all kept open.
+    pub fn read_pool(&self) -> unionhall_persistence::db::PoolSettings {
+        unionhall_persistence::db::PoolSettings {
+            max_connections: self.db_read_connections,
+            min_connections: self.db_min_connections.min(self.db_read_connections),
             acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs),
         }
     }
@@ -481,6 +498,14 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(config.check().unwrap_err().setting, "UNIONHALL_JWT_SECRET");
+        let config = Config {
+            db_read_connections: 0,
+            ..Config::default()
+        };
+        assert_eq!(
+            config.check().unwrap_err().setting,
+            "UNIONHALL_DB_READ_CONNECTIONS"
+        );
     }
 
     #[test]

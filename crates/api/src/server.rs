@@ -28,6 +28,9 @@ pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 /// JWT secret, and creates the root organisation and first admin on an empty database.
 pub async fn prepare(config: Config) -> Result<AppState, StartError> {
     let db = open_database(&config).await?;
+    let reads = connect(&config.database_url(), &config.read_pool())
+        .await
+        .map_err(|e| format!("can't open the database (UNIONHALL_DATABASE_URL): {e}"))?;
     if config.migrate_on_start {
         migrate(&db)
             .await
@@ -46,7 +49,8 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         .map_err(|e| format!("configuration: UNIONHALL_PII_KEY: {e}"))?;
     bootstrap::first_start(&db, &config).await?;
     Ok(AppState {
-        callers: Arc::new(CallerLoader::new(db.clone())),
+        callers: Arc::new(CallerLoader::new(reads.clone())),
+        reads,
         public_limiter: Arc::new(PublicLimiter::new(config.public_requests_per_minute)),
         db,
         config: Arc::new(config),
@@ -111,7 +115,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
         let spec = spec.clone();
         // Each worker batches its own requests' caller lookups (see `auth::callers`).
         let data = web::Data::new(AppState {
-            callers: Arc::new(CallerLoader::new(data.db.clone())),
+            callers: Arc::new(CallerLoader::new(data.reads.clone())),
             ..AppState::clone(&data)
         });
         let cors = data

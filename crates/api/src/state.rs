@@ -14,6 +14,9 @@ use unionhall_persistence::Db;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    /// A small pool of its own for reads that must not wait behind writes for a
+    /// connection (`db_read_connections`): caller lookups and leaderboards.
+    pub reads: Db,
     pub config: Arc<Config>,
     pub keys: Arc<Keys>,
     pub metrics: Arc<Metrics>,

@@ -1278,10 +1278,13 @@ pub async fn leaderboard(
             ApiError::field("/cursor", "cursor", "cursor is not one this service issued")
         })?),
     };
-    let viewer = Viewer::of(&state.db, &principal).await?;
-    let c = visible_quiz(&state.db, &viewer, *id).await?;
+    // Reads only, on the read pool: a board polled during a quiz's rush of
+    // submissions doesn't wait behind their transactions for a connection.
+    let db = &state.reads;
+    let viewer = Viewer::of(db, &principal).await?;
+    let c = visible_quiz(db, &viewer, *id).await?;
     let kind = c.terms.rank_kind;
-    let mut rows = repo::leaderboard_page(&state.db, c.id, after, limit + 1).await?;
+    let mut rows = repo::leaderboard_page(db, c.id, after, limit + 1).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let next_cursor = more
@@ -1290,8 +1293,11 @@ pub async fn leaderboard(
 
     let mut items = Vec::with_capacity(rows.len());
     if let Some(first) = rows.first() {
-        let (better, better_results, before) =
-            repo::count_ahead(&state.db, c.id, &first.key).await?;
+        // The first page starts at the top: nothing is ahead of its first row.
+        let (better, better_results, before) = match after {
+            None => (0, 0, 0),
+            Some(_) => repo::count_ahead(db, c.id, &first.key).await?,
+        };
         let mut group_results = better_results;
         let mut rank = leaderboard_rank(kind, better, better_results);
         let mut previous: Option<LeaderboardKey> = None;
@@ -1308,7 +1314,7 @@ pub async fn leaderboard(
         }
     }
     let own = match (&viewer, principal.member_id) {
-        (_, Some(member)) => match repo::find_attempt(&state.db, c.id, member).await? {
+        (_, Some(member)) => match repo::find_attempt(db, c.id, member).await? {
             Some(a) => match a.submitted {
                 Some(s) => {
                     let key = LeaderboardKey {
@@ -1316,9 +1322,8 @@ pub async fn leaderboard(
                         time_taken_ms: s.time_taken_ms,
                         attempt_id: a.id,
                     };
-                    let (better, better_results, _) =
-                        repo::count_ahead(&state.db, c.id, &key).await?;
-                    let name = unionhall_persistence::members::get_own(&state.db, member)
+                    let (better, better_results, _) = repo::count_ahead(db, c.id, &key).await?;
+                    let name = unionhall_persistence::members::get_own(db, member)
                         .await?
                         .name;
                     Some(entry(
