@@ -164,6 +164,8 @@ impl TestApp {
             admin_password: Some(ADMIN_PASSWORD.into()),
             workers: 2,
             db_max_connections: 5,
+            // Tests read the board right after submitting; one test turns it on.
+            leaderboard_cache_ms: 0,
             ..Config::default()
         };
         tweak(&mut config);

@@ -31,6 +31,9 @@ pub struct Config {
     /// transactions for a connection: who the caller is (every request) and quiz
     /// leaderboards.
     pub db_read_connections: u32,
+    /// How long, in milliseconds, an instance serves a quiz leaderboard's first page
+    /// from memory before reading it again; 0 reads it on every request.
+    pub leaderboard_cache_ms: u64,
     /// Seconds to wait for a pooled connection before answering 503.
     pub db_acquire_timeout_secs: u64,
     /// HMAC secret for access tokens (≥ 32 bytes). Required with PostgreSQL; generated
@@ -119,6 +122,7 @@ impl Default for Config {
             db_max_connections: 16,
             db_min_connections: 1,
             db_read_connections: 4,
+            leaderboard_cache_ms: 1000,
             db_acquire_timeout_secs: 5,
             jwt_secret: None,
             pii_key: None,

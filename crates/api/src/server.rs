@@ -8,6 +8,7 @@ use crate::extract::{json_error, path_error, query_error};
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::pii::PiiCipher;
+use crate::routes::competitions::Boards;
 use crate::routes::stations::PublicLimiter;
 use crate::state::AppState;
 use crate::{bootstrap, middleware, routes};
@@ -52,6 +53,9 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         callers: Arc::new(CallerLoader::new(reads.clone())),
         reads,
         public_limiter: Arc::new(PublicLimiter::new(config.public_requests_per_minute)),
+        boards: Arc::new(Boards::new(std::time::Duration::from_millis(
+            config.leaderboard_cache_ms,
+        ))),
         db,
         config: Arc::new(config),
         keys: Arc::new(keys),

@@ -6,6 +6,7 @@ use crate::auth::callers::CallerLoader;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::pii::PiiCipher;
+use crate::routes::competitions::Boards;
 use crate::routes::stations::PublicLimiter;
 use std::sync::Arc;
 use unionhall_persistence::Db;
@@ -27,6 +28,9 @@ pub struct AppState {
     /// Limits anonymous requests to the public endpoints per client address; one for
     /// all workers of this instance.
     pub public_limiter: Arc<PublicLimiter>,
+    /// The tops of quiz leaderboards, kept for `leaderboard_cache_ms`; one for all
+    /// workers of this instance.
+    pub boards: Arc<Boards>,
 }
 
 /// The extractor handlers use.

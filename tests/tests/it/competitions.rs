@@ -1831,3 +1831,53 @@ async fn a_quiz_publishes_straight_from_running_once_the_run_is_over() {
             .ends_with(" 优秀奖")
     );
 }
+
+/// With the cache on, the top of a board is served from memory until it expires (a
+/// submission right after a read shows only then), while later pages and who may see
+/// the board are still decided on every request.
+#[tokio::test]
+async fn a_boards_top_page_is_cached_for_its_moment_and_visibility_is_still_checked() {
+    let w = world_with(|c| c.leaderboard_cache_ms = 1_500).await;
+    let alice = w.member(id(&w.c.jj_county)).await;
+    let bob = w.member(id(&w.c.jj_county)).await;
+    let outsider = w.member(id(&w.c.ja_county)).await;
+    let (quiz, bank) = w.running_quiz(json!({}), &[&alice, &bob]).await;
+    let board = format!("/v1/competitions/{}/leaderboard?limit=10", id(&quiz));
+    submit_right(&w, &alice, &quiz, &bank).await;
+    let first = w.app.get(&board, &w.c.jj_token).await;
+    assert_eq!(first.json["items"].as_array().unwrap().len(), 1);
+    submit_right(&w, &bob, &quiz, &bank).await;
+    // Within the moment: the same top; a different page size is its own entry.
+    let cached = w.app.get(&board, &w.c.jj_token).await;
+    assert_eq!(cached.json["items"], first.json["items"]);
+    let other_size = w
+        .app
+        .get(
+            &format!("/v1/competitions/{}/leaderboard?limit=11", id(&quiz)),
+            &w.c.jj_token,
+        )
+        .await;
+    assert_eq!(other_size.json["items"].as_array().unwrap().len(), 2);
+    // Another city's member still doesn't see the board.
+    w.app
+        .get(&board, &outsider.token)
+        .await
+        .assert_problem(404, "not-found");
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    let fresh = w.app.get(&board, &w.c.jj_token).await;
+    assert_eq!(fresh.json["items"].as_array().unwrap().len(), 2);
+}
+
+/// Starts `m`'s attempt and submits every answer right.
+async fn submit_right(w: &World, m: &Member, quiz: &Value, bank: &[Value]) {
+    let started = w.start(m, quiz).await;
+    let done = w
+        .app
+        .post(
+            &format!("/v1/attempts/{}/submission", id(&started.json)),
+            &m.token,
+            &json!({"answers": right_answers(&started.json["paper"], bank)}),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::CREATED, "{}", done.text);
+}

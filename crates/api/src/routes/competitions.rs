@@ -34,7 +34,7 @@ use crate::state::State;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use unionhall_domain::competitions::{
     Applicant, CompetitionKind, CompetitionStatus, CompetitionTerms, Criterion, EntrantEligibility,
     FieldProblem, LeaderboardKey, PaperQuestion, Question, QuestionKind, RankKind,
@@ -1282,9 +1282,34 @@ pub async fn leaderboard(
     // submissions doesn't wait behind their transactions for a connection.
     let db = &state.reads;
     let viewer = Viewer::of(db, &principal).await?;
-    let c = visible_quiz(db, &viewer, *id).await?;
+    // The top of a board is what everyone polls: served from the instance's cache
+    // while fresh (`leaderboard_cache_ms`), then read again.
+    let cached = match after {
+        None => state.boards.top(*id, limit),
+        Some(_) => None,
+    };
+    let (c, mut rows) = match cached {
+        Some(top) => (top.0.clone(), top.1.clone()),
+        None => {
+            let c = found(repo::get_competition(db, *id).await, "competition")?;
+            let rows = match c.terms.kind {
+                CompetitionKind::Quiz => repo::leaderboard_page(db, c.id, after, limit + 1).await?,
+                _ => Vec::new(),
+            };
+            if after.is_none() {
+                state.boards.keep(*id, limit, c.clone(), rows.clone());
+            }
+            (c, rows)
+        }
+    };
+    // Who may see it is the caller's own, checked on every request.
+    if !viewer.scope().admits(&c.org_path, c.status) {
+        return Err(ApiError::not_found("competition"));
+    }
+    if c.terms.kind != CompetitionKind::Quiz {
+        return Err(ApiError::not_found("quiz"));
+    }
     let kind = c.terms.rank_kind;
-    let mut rows = repo::leaderboard_page(db, c.id, after, limit + 1).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let next_cursor = more
@@ -1349,6 +1374,62 @@ pub async fn leaderboard(
         next_cursor,
         own,
     }))
+}
+
+/// The first page of each quiz's leaderboard, kept for a moment: during a quiz
+/// hundreds of thousands of entrants poll the same top 50, and every one of them asking
+/// the database for it would queue behind the submissions it is meant to show. One per
+/// instance, shared by its workers; `ttl` 0 turns it off.
+pub struct Boards {
+    ttl: std::time::Duration,
+    tops: std::sync::Mutex<HashMap<(Uuid, u64), CachedTop>>,
+}
+
+type CachedTop = (
+    std::time::Instant,
+    std::sync::Arc<(Competition, Vec<LeaderboardRow>)>,
+);
+
+/// Entries past which expired ones are swept out on the next insert.
+const BOARDS_SWEEP_FROM: usize = 1024;
+
+impl Boards {
+    pub fn new(ttl: std::time::Duration) -> Self {
+        Boards {
+            ttl,
+            tops: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The competition and the first `limit + 1` rows of its board, if read within `ttl`.
+    fn top(
+        &self,
+        id: Uuid,
+        limit: u64,
+    ) -> Option<std::sync::Arc<(Competition, Vec<LeaderboardRow>)>> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let tops = self.tops.lock().ok()?;
+        let (at, top) = tops.get(&(id, limit))?;
+        (at.elapsed() < self.ttl).then(|| top.clone())
+    }
+
+    fn keep(&self, id: Uuid, limit: u64, c: Competition, rows: Vec<LeaderboardRow>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut tops) = self.tops.lock() {
+            if tops.len() >= BOARDS_SWEEP_FROM {
+                let ttl = self.ttl;
+                tops.retain(|_, (at, _)| at.elapsed() < ttl);
+            }
+            tops.insert(
+                (id, limit),
+                (std::time::Instant::now(), std::sync::Arc::new((c, rows))),
+            );
+        }
+    }
 }
 
 // ─── Judges and scores ──────────────────────────────────────────────────────
