@@ -44,13 +44,12 @@ pub fn check_slot_minutes(slot_minutes: u32) -> Result<(), FieldProblem> {
 /// `24:00` is the end of the day, so a venue can stay open until midnight; a
 /// [`NaiveTime`] can't say that. Seconds are not accepted: nothing at a palace opens at
 /// 08:30:15.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(
     feature = "openapi",
     derive(utoipa::ToSchema),
     schema(value_type = String, example = "08:30")
 )]
-#[serde(try_from = "String", into = "String")]
 pub struct ClockTime(u16);
 
 /// A time of day that isn't `HH:MM` between `00:00` and `24:00`.
@@ -105,6 +104,39 @@ impl FromStr for ClockTime {
         let hour = two(b[0], b[1]).ok_or_else(bad)?;
         let minute = two(b[3], b[4]).ok_or_else(bad)?;
         ClockTime::new(hour, minute).ok_or_else(bad)
+    }
+}
+
+/// Written and read as `"HH:MM"` without an intermediate `String`: a station search
+/// answers a week of hours for each of dozens of stations.
+impl Serialize for ClockTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (hour, minute) = (self.0 / 60, self.0 % 60);
+        let digit = |n: u16| b'0' + u8::try_from(n % 10).unwrap_or(0);
+        let text = [
+            digit(hour / 10),
+            digit(hour),
+            b':',
+            digit(minute / 10),
+            digit(minute),
+        ];
+        serializer.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClockTime {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ClockTime;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a time of day as HH:MM")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<ClockTime, E> {
+                s.parse().map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
     }
 }
 
@@ -335,6 +367,23 @@ pub(crate) mod tests {
             ClockTime::new(21, 0).unwrap().to_naive_time(),
             NaiveTime::from_hms_opt(21, 0, 0)
         );
+    }
+
+    #[test]
+    fn clock_times_are_json_strings_both_ways() {
+        for (text, minutes) in [
+            ("00:00", 0),
+            ("09:05", 545),
+            ("23:59", 1439),
+            ("24:00", 1440),
+        ] {
+            let t: ClockTime = serde_json::from_str(&format!("\"{text}\"")).unwrap();
+            assert_eq!(t.minutes(), minutes);
+            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{text}\""));
+        }
+        let bad = serde_json::from_str::<ClockTime>("\"8:30\"").unwrap_err();
+        assert!(bad.to_string().contains("HH:MM"), "{bad}");
+        assert!(serde_json::from_str::<ClockTime>("830").is_err());
     }
 
     #[test]
