@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use unionhall_domain::mediation::{
     self as rules, CaseAction, CaseCategory, CaseStatus, Channel, MediatorRole, Outcome, Tally,
 };
-use unionhall_domain::orgs::{Org, Reach, check_time_zone};
+use unionhall_domain::orgs::{Reach, check_time_zone};
 use unionhall_domain::palaces::FieldProblem;
 use unionhall_domain::person::{IdNumber, PersonName, Phone, mask_middle};
 use unionhall_domain::roles::Role;
@@ -635,35 +635,6 @@ async fn mediator_for(db: &impl ConnectionTrait, user_id: Uuid, case: &Case) -> 
     }
 }
 
-/// The organisation the stats are about: the one asked for (in reach), or the one
-/// subtree the caller administers.
-async fn stats_org(
-    db: &impl ConnectionTrait,
-    reach: &Reach,
-    org_id: Option<Uuid>,
-) -> ApiResult<Org> {
-    if let Some(id) = org_id {
-        return org_in_reach(db, reach, id, "/org_id").await;
-    }
-    let root_id = match reach.roots() {
-        [only] => only
-            .as_str()
-            .trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .and_then(|segment| Uuid::try_parse(segment).ok()),
-        _ => None,
-    };
-    match root_id {
-        Some(id) => org_in_reach(db, reach, id, "/org_id").await,
-        None => Err(ApiError::field(
-            "/org_id",
-            "required",
-            "you administer several subtrees: say which organisation",
-        )),
-    }
-}
-
 // ─── Handlers ───────────────────────────────────────────────────────────────
 
 /// Register a case a mediation room received (its administrators). The worker's ID
@@ -1091,7 +1062,7 @@ pub async fn stats(
             format!("to ({to}) is before from ({from})"),
         )]));
     }
-    let org = stats_org(&state.db, &reach, q.org_id).await?;
+    let org = crate::routes::members::subtree_of(&state.db, &reach, q.org_id).await?;
     let period = Period {
         from: q.from,
         to: q.to,
