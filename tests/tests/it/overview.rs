@@ -104,6 +104,20 @@ async fn the_overview_agrees_with_every_area_endpoint() {
     .unwrap();
     txn.commit().await.unwrap();
 
+    // A member who joined years ago: active, but not new this year.
+    let ja = all(&app, "/v1/orgs?q=吉安市总工会", &admin).await[0].clone();
+    let veteran = app
+        .post(
+            "/v1/members",
+            &admin,
+            &json!({"org_id": id(&ja), "name": "老会员", "phone": "13900099999",
+                "id_number": unionhall_tests::riders::id_number(99_999),
+                "occupation": "factory_worker", "employment_form": "standard",
+                "joined_on": "2020-05-01"}),
+        )
+        .await;
+    assert_eq!(veteran.status, StatusCode::CREATED, "{}", veteran.text);
+
     let ja_admin = app
         .login("ja-admin", unionhall_api::demo::DEMO_PASSWORD)
         .await
@@ -138,6 +152,7 @@ async fn the_overview_agrees_with_every_area_endpoint() {
             .filter(|m| m["joined_on"].as_str().unwrap() >= year_starts.to_string().as_str())
             .count();
         assert_eq!(o["members"]["new_this_year"], new);
+        assert!(new < members.len(), "the veteran is not new this year");
         let mut by_occupation: BTreeMap<String, i64> = BTreeMap::new();
         for m in &members {
             *by_occupation
