@@ -164,6 +164,9 @@ impl TestApp {
             admin_password: Some(ADMIN_PASSWORD.into()),
             workers: 2,
             db_max_connections: 5,
+            // Many apps run at once against one PostgreSQL (100 connections): keep each
+            // app's second pool small too.
+            db_read_connections: 2,
             // Tests read the board right after submitting; one test turns it on.
             leaderboard_cache_ms: 0,
             ..Config::default()
