@@ -31,8 +31,9 @@ pub struct Config {
     /// transactions for a connection: who the caller is (every request) and quiz
     /// leaderboards.
     pub db_read_connections: u32,
-    /// How long, in milliseconds, an instance serves a quiz leaderboard's first page
-    /// from memory before reading it again; 0 reads it on every request.
+    /// The oldest, in milliseconds, a quiz leaderboard's first page served from an
+    /// instance's memory may be (re-read in the background from half that age); 0
+    /// reads it on every request.
     pub leaderboard_cache_ms: u64,
     /// Seconds to wait for a pooled connection before answering 503.
     pub db_acquire_timeout_secs: u64,

@@ -1868,6 +1868,52 @@ async fn a_boards_top_page_is_cached_for_its_moment_and_visibility_is_still_chec
     assert_eq!(fresh.json["items"].as_array().unwrap().len(), 2);
 }
 
+/// Once a cached top is half its moment old, the next read is still answered from
+/// memory and starts a background read: the new top shows before the old one would
+/// have expired, so a steadily polled board never makes a viewer wait for the database.
+#[tokio::test]
+async fn a_cached_top_is_refreshed_in_the_background_before_it_expires() {
+    use std::time::{Duration, Instant};
+    let w = world_with(|c| c.leaderboard_cache_ms = 3_000).await;
+    let alice = w.member(id(&w.c.jj_county)).await;
+    let bob = w.member(id(&w.c.jj_county)).await;
+    let (quiz, bank) = w.running_quiz(json!({}), &[&alice, &bob]).await;
+    let board = format!("/v1/competitions/{}/leaderboard?limit=10", id(&quiz));
+    submit_right(&w, &alice, &quiz, &bank).await;
+    // The server reads the top between `asked` and `answered`: it expires no earlier
+    // than `asked` + 3 s and is half its moment old by `answered` + 1.5 s.
+    let asked = Instant::now();
+    let first = w.app.get(&board, &w.c.jj_token).await;
+    let answered = Instant::now();
+    assert_eq!(first.json["items"].as_array().unwrap().len(), 1);
+    submit_right(&w, &bob, &quiz, &bank).await;
+    tokio::time::sleep(
+        (answered + Duration::from_millis(1_550)).saturating_duration_since(Instant::now()),
+    )
+    .await;
+    let stale = w.app.get(&board, &w.c.jj_token).await;
+    assert_eq!(
+        stale.json["items"], first.json["items"],
+        "served from memory"
+    );
+    let expires = asked + Duration::from_millis(3_000);
+    loop {
+        let now = w.app.get(&board, &w.c.jj_token).await;
+        if now.json["items"].as_array().unwrap().len() == 2 {
+            assert!(
+                Instant::now() < expires,
+                "the new top showed only once the old expired"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < expires,
+            "no background refresh before the top expired"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Starts `m`'s attempt and submits every answer right.
 async fn submit_right(w: &World, m: &Member, quiz: &Value, bank: &[Value]) {
     let started = w.start(m, quiz).await;

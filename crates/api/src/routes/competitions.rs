@@ -54,7 +54,7 @@ use unionhall_persistence::competitions::{
     LeaderboardRow, RegisterError, Registration, RegistrationScope, StartError, Submitted,
     UpdateError,
 };
-use unionhall_persistence::{ConnectionTrait, StoreError, db};
+use unionhall_persistence::{ConnectionTrait, Db, StoreError, db};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
@@ -1283,24 +1283,38 @@ pub async fn leaderboard(
     let db = &state.reads;
     let viewer = Viewer::of(db, &principal).await?;
     // The top of a board is what everyone polls: served from the instance's cache
-    // while fresh (`leaderboard_cache_ms`), then read again.
+    // (never older than `leaderboard_cache_ms`, refreshed in the background before
+    // then), read here only when the cache has nothing fresh enough.
     let cached = match after {
         None => state.boards.top(*id, limit),
         Some(_) => None,
     };
     let (c, mut rows) = match cached {
-        Some(top) => (top.0.clone(), top.1.clone()),
-        None => {
-            let c = found(repo::get_competition(db, *id).await, "competition")?;
-            let rows = match c.terms.kind {
-                CompetitionKind::Quiz => repo::leaderboard_page(db, c.id, after, limit + 1).await?,
-                _ => Vec::new(),
-            };
-            if after.is_none() {
-                state.boards.keep(*id, limit, c.clone(), rows.clone());
+        Some((top, refresh)) => {
+            if refresh {
+                let (boards, reads, id) = (state.boards.clone(), state.reads.clone(), *id);
+                actix_web::rt::spawn(async move { boards.refresh(&reads, id, limit).await });
             }
-            (c, rows)
+            (top.0.clone(), top.1.clone())
         }
+        None => match after {
+            None => {
+                let read_at = std::time::Instant::now();
+                let top = read_top(db, *id, limit).await?;
+                state.boards.keep(*id, limit, top.clone(), read_at);
+                (top.0, top.1)
+            }
+            Some(_) => {
+                let c = found(repo::get_competition(db, *id).await, "competition")?;
+                let rows = match c.terms.kind {
+                    CompetitionKind::Quiz => {
+                        repo::leaderboard_page(db, c.id, after, limit + 1).await?
+                    }
+                    _ => Vec::new(),
+                };
+                (c, rows)
+            }
+        },
     };
     // Who may see it is the caller's own, checked on every request.
     if !viewer.scope().admits(&c.org_path, c.status) {
@@ -1376,19 +1390,40 @@ pub async fn leaderboard(
     }))
 }
 
+/// A competition with the first `limit + 1` rows of its board (a quiz's; none for
+/// other kinds), as the leaderboard's first page reads them.
+type Top = (Competition, Vec<LeaderboardRow>);
+
+/// Reads the top of a board from the database.
+async fn read_top(db: &Db, id: Uuid, limit: u64) -> ApiResult<Top> {
+    let c = found(repo::get_competition(db, id).await, "competition")?;
+    let rows = match c.terms.kind {
+        CompetitionKind::Quiz => repo::leaderboard_page(db, c.id, None, limit + 1).await?,
+        _ => Vec::new(),
+    };
+    Ok((c, rows))
+}
+
 /// The first page of each quiz's leaderboard, kept for a moment: during a quiz
 /// hundreds of thousands of entrants poll the same top 50, and every one of them asking
 /// the database for it would queue behind the submissions it is meant to show. One per
 /// instance, shared by its workers; `ttl` 0 turns it off.
+///
+/// A top is never served older than `ttl`. Once it is half that old, the next request
+/// is still served from memory and starts one background read to replace it, so a
+/// board polled steadily is always answered from memory: no viewer waits for the read
+/// (which, under a rush of submissions, is the slowest thing a board request does).
 pub struct Boards {
     ttl: std::time::Duration,
     tops: std::sync::Mutex<HashMap<(Uuid, u64), CachedTop>>,
 }
 
-type CachedTop = (
-    std::time::Instant,
-    std::sync::Arc<(Competition, Vec<LeaderboardRow>)>,
-);
+struct CachedTop {
+    read_at: std::time::Instant,
+    top: std::sync::Arc<Top>,
+    /// A background read to replace this top has started and not yet finished.
+    refreshing: bool,
+}
 
 /// Entries past which expired ones are swept out on the next insert.
 const BOARDS_SWEEP_FROM: usize = 1024;
@@ -1401,33 +1436,57 @@ impl Boards {
         }
     }
 
-    /// The competition and the first `limit + 1` rows of its board, if read within `ttl`.
-    fn top(
-        &self,
-        id: Uuid,
-        limit: u64,
-    ) -> Option<std::sync::Arc<(Competition, Vec<LeaderboardRow>)>> {
+    /// The top of this board if read within `ttl`, and whether the caller should start
+    /// its refresh (`refresh`): true for exactly one caller once the top is half `ttl`
+    /// old, until that refresh has finished.
+    fn top(&self, id: Uuid, limit: u64) -> Option<(std::sync::Arc<Top>, bool)> {
         if self.ttl.is_zero() {
             return None;
         }
-        let tops = self.tops.lock().ok()?;
-        let (at, top) = tops.get(&(id, limit))?;
-        (at.elapsed() < self.ttl).then(|| top.clone())
+        let mut tops = self.tops.lock().ok()?;
+        let cached = tops.get_mut(&(id, limit))?;
+        let age = cached.read_at.elapsed();
+        if age >= self.ttl {
+            return None;
+        }
+        let refresh = age >= self.ttl / 2 && !cached.refreshing;
+        cached.refreshing |= refresh;
+        Some((cached.top.clone(), refresh))
     }
 
-    fn keep(&self, id: Uuid, limit: u64, c: Competition, rows: Vec<LeaderboardRow>) {
+    /// Keeps a top read from the database; `read_at` is when that read began.
+    fn keep(&self, id: Uuid, limit: u64, top: Top, read_at: std::time::Instant) {
         if self.ttl.is_zero() {
             return;
         }
         if let Ok(mut tops) = self.tops.lock() {
             if tops.len() >= BOARDS_SWEEP_FROM {
                 let ttl = self.ttl;
-                tops.retain(|_, (at, _)| at.elapsed() < ttl);
+                tops.retain(|_, cached| cached.read_at.elapsed() < ttl);
             }
-            tops.insert(
-                (id, limit),
-                (std::time::Instant::now(), std::sync::Arc::new((c, rows))),
-            );
+            let cached = CachedTop {
+                read_at,
+                top: std::sync::Arc::new(top),
+                refreshing: false,
+            };
+            tops.insert((id, limit), cached);
+        }
+    }
+
+    /// Reads this top again and keeps it. A failed read leaves the old top to expire
+    /// and lets the next request try again.
+    async fn refresh(&self, db: &Db, id: Uuid, limit: u64) {
+        let read_at = std::time::Instant::now();
+        match read_top(db, id, limit).await {
+            Ok(top) => self.keep(id, limit, top, read_at),
+            Err(e) => {
+                tracing::warn!(competition = %id, error = %e, "leaderboard refresh failed");
+                if let Ok(mut tops) = self.tops.lock()
+                    && let Some(cached) = tops.get_mut(&(id, limit))
+                {
+                    cached.refreshing = false;
+                }
+            }
         }
     }
 }
