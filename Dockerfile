@@ -23,11 +23,9 @@ RUN apt-get update \
 
 COPY --from=builder /usr/local/bin/unionhall /usr/local/bin/unionhall
 
-# Two malloc arenas: a large roster sync parses on one thread and writes on another, and
-# glibc's default of one arena per thread held ~40% of its peak memory (bench/roster.sh).
+# (The binary sets its own malloc arenas and thresholds: crates/api/src/malloc.rs.)
 ENV UNIONHALL_BIND=0.0.0.0:8080 \
-    UNIONHALL_DATA_DIR=/var/lib/unionhall \
-    MALLOC_ARENA_MAX=2
+    UNIONHALL_DATA_DIR=/var/lib/unionhall
 USER unionhall:unionhall
 WORKDIR /var/lib/unionhall
 EXPOSE 8080

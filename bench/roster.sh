@@ -46,7 +46,9 @@ PG=${PG:-postgres://postgres@127.0.0.1:5432}
 DB=unionhall_roster_bench
 CAPTURE_ROLE=unionhall_roster_capture
 JWT_SECRET=bench-secret-bench-secret-bench-secret-0123
-PII_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+# PII_KEY=<64 hex characters> fixes the key, so the database left behind can be served
+# again afterwards (for a profile, say); by default every run draws its own.
+PII_KEY=${PII_KEY:-$(python3 -c 'import secrets; print(secrets.token_hex(32))')}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 BIN="$CARGO_TARGET_DIR/release/unionhall"
 TMP=$(mktemp -d -t unionhall-roster.XXXXXX)

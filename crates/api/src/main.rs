@@ -85,6 +85,7 @@ fn init_logging(config: &Config) -> tracing_appender::non_blocking::WorkerGuard 
 }
 
 fn main() -> ExitCode {
+    unionhall_api::malloc::tune();
     let cli = Cli::parse();
     if let Some(Command::Openapi { output, check }) = &cli.command {
         return spec_command(output.as_deref(), check.as_deref());
