@@ -5,6 +5,7 @@
 //! (CI asserts this crate depends on neither sea-orm nor actix).
 
 pub mod competitions;
+mod gb2260_2016;
 pub mod geo;
 pub mod ids;
 pub mod insurance;

@@ -94,17 +94,25 @@ impl OrgRuleError {
 
 /// Checks a six-digit GB/T 2260 code against the current table (e.g. 360800 Ji'an).
 pub fn check_region_code(code: &str) -> Result<(), OrgRuleError> {
-    let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
-    if well_formed && gb2260::Division::get(code).is_some() {
-        Ok(())
-    } else {
-        Err(OrgRuleError::UnknownRegion(code.to_owned()))
+    match region_name(code) {
+        Some(_) => Ok(()),
+        None => Err(OrgRuleError::UnknownRegion(code.to_owned())),
     }
 }
 
-/// The Chinese name of a region code, when it is current.
+/// The Chinese name of a region code, when it is current (the 2016-07 revision, in
+/// `gb2260_2016`).
 pub fn region_name(code: &str) -> Option<&'static str> {
-    gb2260::Division::get(code).map(|d| d.name)
+    use crate::gb2260_2016::{CODES, NAME_ENDS, NAMES};
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let i = CODES.binary_search(&code.parse().ok()?).ok()?;
+    let start = match i {
+        0 => 0,
+        _ => usize::try_from(NAME_ENDS[i - 1]).ok()?,
+    };
+    NAMES.get(start..usize::try_from(NAME_ENDS[i]).ok()?)
 }
 
 /// Checks an IANA time zone name (`Asia/Shanghai`).
@@ -275,6 +283,25 @@ mod tests {
             check_region_code("999999").map_err(|e| e.code()),
             Err("region_code")
         );
+    }
+
+    #[test]
+    fn the_region_table_reads_back_every_name_at_both_ends() {
+        use crate::gb2260_2016::{CODES, NAME_ENDS, NAMES};
+        // Sorted (the lookup is a binary search), one end per code, ends inside NAMES.
+        assert!(CODES.windows(2).all(|w| w[0] < w[1]));
+        assert!(NAME_ENDS.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(NAME_ENDS.last().map(|&e| e as usize), Some(NAMES.len()));
+        assert_eq!(region_name("110000"), Some("北京市")); // the first entry
+        assert_eq!(region_name("110101"), Some("东城区"));
+        assert_eq!(region_name("361130"), Some("婺源县"));
+        // Every code has a non-empty name ending on a character boundary.
+        for code in CODES {
+            let name = region_name(&code.to_string());
+            assert!(name.is_some_and(|n| !n.is_empty()), "{code}");
+        }
+        assert_eq!(region_name("３６０８００"), None);
+        assert_eq!(region_name("+36080"), None);
     }
 
     #[test]
