@@ -1297,24 +1297,14 @@ pub async fn leaderboard(
             }
             (top.0.clone(), top.1.clone())
         }
-        None => match after {
-            None => {
-                let read_at = std::time::Instant::now();
-                let top = read_top(db, *id, limit).await?;
-                state.boards.keep(*id, limit, top.clone(), read_at);
-                (top.0, top.1)
+        None => {
+            let read_at = std::time::Instant::now();
+            let page = read_page(db, *id, after, limit).await?;
+            if after.is_none() {
+                state.boards.keep(*id, limit, page.clone(), read_at);
             }
-            Some(_) => {
-                let c = found(repo::get_competition(db, *id).await, "competition")?;
-                let rows = match c.terms.kind {
-                    CompetitionKind::Quiz => {
-                        repo::leaderboard_page(db, c.id, after, limit + 1).await?
-                    }
-                    _ => Vec::new(),
-                };
-                (c, rows)
-            }
-        },
+            page
+        }
     };
     // Who may see it is the caller's own, checked on every request.
     if !viewer.scope().admits(&c.org_path, c.status) {
@@ -1390,15 +1380,15 @@ pub async fn leaderboard(
     }))
 }
 
-/// A competition with the first `limit + 1` rows of its board (a quiz's; none for
-/// other kinds), as the leaderboard's first page reads them.
+/// A competition with `limit + 1` rows of its board from a cursor (a quiz's; none for
+/// other kinds); from the start, it is the top the cache keeps.
 type Top = (Competition, Vec<LeaderboardRow>);
 
-/// Reads the top of a board from the database.
-async fn read_top(db: &Db, id: Uuid, limit: u64) -> ApiResult<Top> {
+/// Reads a page of a board from the database (`after` None: its top).
+async fn read_page(db: &Db, id: Uuid, after: Option<LeaderboardKey>, limit: u64) -> ApiResult<Top> {
     let c = found(repo::get_competition(db, id).await, "competition")?;
     let rows = match c.terms.kind {
-        CompetitionKind::Quiz => repo::leaderboard_page(db, c.id, None, limit + 1).await?,
+        CompetitionKind::Quiz => repo::leaderboard_page(db, c.id, after, limit + 1).await?,
         _ => Vec::new(),
     };
     Ok((c, rows))
@@ -1477,7 +1467,7 @@ impl Boards {
     /// and lets the next request try again.
     async fn refresh(&self, db: &Db, id: Uuid, limit: u64) {
         let read_at = std::time::Instant::now();
-        match read_top(db, id, limit).await {
+        match read_page(db, id, None, limit).await {
             Ok(top) => self.keep(id, limit, top, read_at),
             Err(e) => {
                 tracing::warn!(competition = %id, error = %e, "leaderboard refresh failed");
