@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod json;
 pub mod malloc;
 pub mod metrics;
 pub mod middleware;

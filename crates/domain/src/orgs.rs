@@ -174,7 +174,13 @@ impl OrgPath {
 
     /// Levels below the root (the root is 0).
     pub fn depth(&self) -> usize {
-        self.0.matches('/').count().saturating_sub(2)
+        // Bytes, not chars: `/` is ASCII, and a byte count vectorises where the
+        // char searcher (~650 instructions a path) does not.
+        self.0
+            .bytes()
+            .filter(|b| *b == b'/')
+            .count()
+            .saturating_sub(2)
     }
 
     /// The exclusive upper bound of this subtree's paths: the path with its final `/`

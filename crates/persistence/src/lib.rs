@@ -20,6 +20,7 @@ pub mod overview;
 pub mod page;
 pub mod palaces;
 pub mod platforms;
+pub mod rows;
 pub mod stations;
 pub mod throttle;
 pub mod tokens;

@@ -769,7 +769,7 @@ pub async fn stats(
 }
 
 /// The organisations directly below `parent`, in creation order, page by page.
-async fn children_of(db: &impl ConnectionTrait, parent: &Org) -> Result<Vec<Org>, StoreError> {
+async fn children_of(db: &crate::db::Db, parent: &Org) -> Result<Vec<Org>, StoreError> {
     let subtree = Reach::over(vec![parent.path.clone()]);
     let filter = crate::orgs::OrgFilter {
         parent_id: Some(parent.id.0),
@@ -792,7 +792,7 @@ async fn children_of(db: &impl ConnectionTrait, parent: &Org) -> Result<Vec<Org>
 /// subtree (cases of `parent`'s own room count in none of them), in creation order.
 /// One query groups the cases by the child segment of their path.
 pub async fn stats_by_child(
-    db: &impl ConnectionTrait,
+    db: &crate::db::Db,
     parent: &Org,
     period: Period,
 ) -> Result<Vec<(Org, Tally)>, StoreError> {

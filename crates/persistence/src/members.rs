@@ -2,8 +2,10 @@
 //! hash) from the API layer; this module stores and matches the hashes and never sees
 //! a clear ID number or phone.
 
+use crate::db::Db;
 use crate::entities::{member_events, members, orgs};
 use crate::orgs::{escape_like, reach_condition};
+use crate::rows;
 use crate::{Page, PageRequest, StoreError};
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr};
@@ -319,7 +321,7 @@ pub struct MemberFilter {
 
 /// Lists memberships in `reach`, in creation order.
 pub async fn list(
-    db: &impl ConnectionTrait,
+    db: &Db,
     reach: &Reach,
     filter: &MemberFilter,
     page: PageRequest,
@@ -363,10 +365,10 @@ pub async fn list(
     if let Some(after) = page.after {
         query = query.filter(members::Column::Id.gt(after));
     }
-    let rows = query
+    let query = query
         .order_by_asc(members::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
+        .limit(page.limit + 1);
+    let rows = rows::fetch_all::<members::Model>(db, &query)
         .await?
         .into_iter()
         .map(to_domain)

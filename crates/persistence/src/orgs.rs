@@ -1,6 +1,8 @@
 //! The organisation tree: create, read and list within a caller's reach.
 
+use crate::db::Db;
 use crate::entities::orgs;
+use crate::rows;
 use crate::{Page, PageRequest, StoreError};
 use chrono::Utc;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
@@ -156,7 +158,7 @@ pub struct OrgFilter {
 
 /// Lists organisations in `reach`, in creation order.
 pub async fn list(
-    db: &impl ConnectionTrait,
+    db: &Db,
     reach: &Reach,
     filter: &OrgFilter,
     page: PageRequest,
@@ -189,10 +191,8 @@ pub async fn list(
     if let Some(after) = page.after {
         query = query.filter(orgs::Column::Id.gt(after));
     }
-    let rows = query
-        .order_by_asc(orgs::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
+    let query = query.order_by_asc(orgs::Column::Id).limit(page.limit + 1);
+    let rows = rows::fetch_all::<orgs::Model>(db, &query)
         .await?
         .into_iter()
         .map(to_domain)

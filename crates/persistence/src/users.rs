@@ -1,13 +1,15 @@
 //! Login accounts and their role bindings.
 
+use crate::db::Db;
 use crate::entities::{orgs, role_bindings, users};
 use crate::orgs::{escape_like, reach_condition};
+use crate::rows::{self, Columns, FromColumns};
 use crate::{Page, PageRequest, StoreError};
 use chrono::Utc;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select, Set,
 };
 use std::collections::HashMap;
 use unionhall_domain::orgs::{OrgPath, Reach};
@@ -148,15 +150,28 @@ struct CallerRow {
     path: Option<String>,
 }
 
-/// The callers behind tokens, each with every role and the path of its
-/// organisation, in one query however many are asked for (the request batcher in
-/// the API asks for all the requests waiting at once). Accounts that no longer exist
-/// are absent from the map.
-pub async fn callers(
-    db: &impl ConnectionTrait,
-    user_ids: &[UserId],
-) -> Result<HashMap<UserId, Caller>, StoreError> {
-    let rows = users::Entity::find()
+/// Read by position, in the order `caller_select` lists the columns.
+impl FromColumns for CallerRow {
+    const COLUMNS: usize = 9;
+
+    fn from_columns(c: &mut Columns<'_>) -> Result<Self, StoreError> {
+        Ok(CallerRow {
+            user_id: c.next()?,
+            username: c.next()?,
+            display_name: c.next()?,
+            user_org_id: c.next()?,
+            disabled: c.next()?,
+            member_id: c.next()?,
+            role: c.next()?,
+            org_id: c.next()?,
+            path: c.next()?,
+        })
+    }
+}
+
+/// The accounts `user_ids`, one row per role binding (or one with no role).
+fn caller_select(user_ids: &[UserId]) -> Select<users::Entity> {
+    users::Entity::find()
         .select_only()
         .column_as(users::Column::Id, "user_id")
         .column(users::Column::Username)
@@ -170,10 +185,19 @@ pub async fn callers(
         .join(JoinType::LeftJoin, users::Relation::RoleBindings.def())
         .join(JoinType::LeftJoin, role_bindings::Relation::Org.def())
         .filter(users::Column::Id.is_in(user_ids.iter().map(|u| u.0)))
-        .into_model::<CallerRow>()
-        .all(db)
-        .await?;
-    let mut callers: HashMap<UserId, Caller> = HashMap::with_capacity(user_ids.len());
+}
+
+/// The callers behind tokens, each with every role and the path of its
+/// organisation, in one query however many are asked for (the request batcher in
+/// the API asks for all the requests waiting at once, for every request the service
+/// serves, so the rows are read by position: see `rows`). Accounts that no longer
+/// exist are absent from the map.
+pub async fn callers(db: &Db, user_ids: &[UserId]) -> Result<HashMap<UserId, Caller>, StoreError> {
+    group_callers(rows::fetch_all(db, &caller_select(user_ids)).await?)
+}
+
+fn group_callers(rows: Vec<CallerRow>) -> Result<HashMap<UserId, Caller>, StoreError> {
+    let mut callers: HashMap<UserId, Caller> = HashMap::with_capacity(rows.len());
     for row in rows {
         let user_id = UserId(row.user_id);
         let caller = callers.entry(user_id).or_insert_with(|| Caller {
@@ -196,12 +220,17 @@ pub async fn callers(
     Ok(callers)
 }
 
-/// One caller; `None` when the account no longer exists.
+/// One caller; `None` when the account no longer exists. Runs on any connection (a
+/// transaction too).
 pub async fn caller(
     db: &impl ConnectionTrait,
     user_id: UserId,
 ) -> Result<Option<Caller>, StoreError> {
-    Ok(callers(db, &[user_id]).await?.remove(&user_id))
+    let rows = caller_select(&[user_id])
+        .into_model::<CallerRow>()
+        .all(db)
+        .await?;
+    Ok(group_callers(rows)?.remove(&user_id))
 }
 
 /// A staff account whose organisation is in `reach`; anything else (member accounts

@@ -474,7 +474,7 @@ pub async fn list_competitions(
         status: q.status,
     };
     let page = repo::list_competitions(&state.db, viewer.scope(), &filter, page).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::from_page(page, CompetitionOut::from)))
+    ListResponse::from_page(page, CompetitionOut::from).respond()
 }
 
 /// Get a competition the caller may see.
@@ -732,7 +732,7 @@ pub async fn list_registrations(
         Viewer::Member(own, _) => RegistrationScope::Member(*own),
     };
     let page = repo::list_registrations(&state.db, c.id, scope, page).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::from_page(page, RegistrationOut::from)))
+    ListResponse::from_page(page, RegistrationOut::from).respond()
 }
 
 /// Withdraw a registration, freeing its place: the member themself, the organiser's
@@ -1072,7 +1072,7 @@ pub async fn list_questions(
         ));
     }
     let page = repo::list_questions(&state.db, c.id, page).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::from_page(page, |q| question_out(c.id, q))))
+    ListResponse::from_page(page, |q| question_out(c.id, q)).respond()
 }
 
 /// Start the caller's one attempt at a quiz they registered for, while it runs
@@ -2123,7 +2123,7 @@ async fn own_results(
     };
     let page = page_request(&state.config, query.limit, query.cursor.as_deref())?;
     let results = repo::member_results(&state.db, member, awarded_only, page).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::from_page(results, MyResultOut::from)))
+    ListResponse::from_page(results, MyResultOut::from).respond()
 }
 
 /// The calling member's published results in every competition they were ranked in,

@@ -1249,7 +1249,7 @@ pub async fn list_plans(
             repo::list_plans(&state.db, PlanScope::Member(&path), &filter, page).await?
         }
     };
-    Ok(HttpResponse::Ok().json(ListResponse::from_page(page, PlanOut::from)))
+    ListResponse::from_page(page, PlanOut::from).respond()
 }
 
 /// Get a plan.
@@ -1488,7 +1488,7 @@ pub async fn list_enrollments(
         member_id: q.member_id.map(MemberId),
     };
     let page = repo::list_enrollments(&state.db, viewer.owner_scope(), &filter, page).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::from_page(page, EnrollmentOut::from)))
+    ListResponse::from_page(page, EnrollmentOut::from).respond()
 }
 
 /// Get an enrollment.
@@ -1604,10 +1604,11 @@ pub async fn list_claims(
             claim_out(&state.pii, c, history)
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(HttpResponse::Ok().json(ListResponse {
+    ListResponse {
         items,
         next_cursor: page.next_after.map(encode_cursor),
-    }))
+    }
+    .respond()
 }
 
 /// Get a claim with its payout explanation and history. Another member's claim is a

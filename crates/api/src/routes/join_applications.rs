@@ -373,10 +373,11 @@ pub async fn list(
     for a in page.items {
         items.push(application_out(&state.db, &state.pii, a, None).await?);
     }
-    Ok(HttpResponse::Ok().json(ListResponse {
+    ListResponse {
         items,
         next_cursor: page.next_after.map(crate::pagination::encode_cursor),
-    }))
+    }
+    .respond()
 }
 
 /// Get an application: the applicant with the `X-Application-Secret` from the

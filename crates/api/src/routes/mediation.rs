@@ -765,10 +765,11 @@ pub async fn list_cases(
         .into_iter()
         .map(|c| case_out(&state.pii, c, now))
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(HttpResponse::Ok().json(ListResponse {
+    ListResponse {
         items,
         next_cursor: page.next_after.map(crate::pagination::encode_cursor),
-    }))
+    }
+    .respond()
 }
 
 /// Get a case: its room's administrators, or a mediator assigned to it.

@@ -5,6 +5,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{IdempotencyKey, IfMatch, ValidQuery, ValidatedJson, with_etag};
 use crate::idempotency::{self, Created};
+use crate::json;
 use crate::pagination::{ListResponse, page_request};
 use crate::pii::{Field, PiiCipher};
 use crate::request_context;
@@ -58,7 +59,9 @@ pub struct MemberOut {
     pub card_no: String,
     pub status: MemberStatus,
     pub joined_on: NaiveDate,
+    #[serde(serialize_with = "json::timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "json::timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -576,10 +579,11 @@ pub async fn list(
         .into_iter()
         .map(|m| member_out(&state.pii, m))
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(HttpResponse::Ok().json(ListResponse {
+    ListResponse {
         items,
         next_cursor: page.next_after.map(crate::pagination::encode_cursor),
-    }))
+    }
+    .respond()
 }
 
 /// Get a member. A member account may get its own record (and no other).
@@ -806,7 +810,7 @@ pub async fn history(
     let page = page_request(&state.config, q.limit, q.cursor.as_deref())?;
     let member = repo::get(&state.db, &reach, *id).await?;
     let events = repo::history(&state.db, member.id, page).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::from_page(events, MemberEventOut::from)))
+    ListResponse::from_page(events, MemberEventOut::from).respond()
 }
 
 /// Reveal a member's full ID number and/or phone. Only for admins whose reach covers
@@ -887,7 +891,7 @@ pub async fn audit_events(
         actor_user_id: q.actor_user_id,
     };
     let events = audit::list(&state.db, &filter, page).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::from_page(events, AuditEventOut::from)))
+    ListResponse::from_page(events, AuditEventOut::from).respond()
 }
 
 /// The password a member will log in with.

@@ -4,6 +4,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{IdempotencyKey, IfMatch, ValidQuery, ValidatedJson, with_etag};
 use crate::idempotency::{self, Created};
+use crate::json;
 use crate::pagination::{ListResponse, page_request};
 use crate::state::State;
 use actix_web::{HttpResponse, web};
@@ -38,7 +39,9 @@ pub struct OrgOut {
     /// IANA time zone for local business times.
     #[schema(example = "Asia/Shanghai")]
     pub time_zone: String,
+    #[serde(serialize_with = "json::timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "json::timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -218,7 +221,7 @@ pub async fn list(
         region_code: q.region_code,
     };
     let orgs = repo::list(&state.db, &principal.read_reach(), &filter, page).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::from_page(orgs, OrgOut::from)))
+    ListResponse::from_page(orgs, OrgOut::from).respond()
 }
 
 /// Get an organisation.

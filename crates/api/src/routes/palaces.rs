@@ -715,7 +715,7 @@ pub async fn list_palaces(
         org_path,
     };
     let page = repo::list_palaces(&state.db, &filter, page).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::from_page(page, PalaceOut::from)))
+    ListResponse::from_page(page, PalaceOut::from).respond()
 }
 
 /// Get a palace (any signed-in caller).
@@ -829,7 +829,7 @@ pub async fn list_venues(
     let palace = found(repo::get_palace(&state.db, *id).await, "palace")?;
     let page = repo::list_venues(&state.db, palace.id, page).await?;
     let zone = palace.time_zone;
-    Ok(HttpResponse::Ok().json(ListResponse::from_page(page, |v| venue_out(v, &zone))))
+    ListResponse::from_page(page, |v| venue_out(v, &zone)).respond()
 }
 
 /// Get a venue (any signed-in caller).
@@ -953,7 +953,7 @@ pub async fn list_closures(
     let (venue, _) = found(repo::get_venue(&state.db, *id).await, "venue")?;
     let ending_after = q.upcoming.unwrap_or(false).then(Utc::now);
     let page = repo::list_closures(&state.db, venue.id, ending_after, page).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::from_page(page, ClosureOut::from)))
+    ListResponse::from_page(page, ClosureOut::from).respond()
 }
 
 /// Each slot of a venue's local day with its free units, honouring the opening hours,
@@ -1240,10 +1240,11 @@ pub async fn list_bookings(
         };
         items.push(booking_out(&state.pii, b, &r, own, now));
     }
-    Ok(HttpResponse::Ok().json(ListResponse {
+    ListResponse {
         items,
         next_cursor: page.next_after.map(crate::pagination::encode_cursor),
-    }))
+    }
+    .respond()
 }
 
 /// Get a booking: the member's own (with the check-in code while the window is open),

@@ -910,7 +910,7 @@ pub async fn list(
         None => None,
     };
     let page = repo::list(&state.db, &reach, subtree.as_ref(), page).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::from_page(page, PlatformOut::from)))
+    ListResponse::from_page(page, PlatformOut::from).respond()
 }
 
 /// Get a platform.
@@ -1101,5 +1101,5 @@ pub async fn riders(
         .into_iter()
         .map(|r| rider_out(&state.pii, r))
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(HttpResponse::Ok().json(ListResponse { items, next_cursor }))
+    ListResponse { items, next_cursor }.respond()
 }

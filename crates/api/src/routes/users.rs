@@ -282,7 +282,7 @@ pub async fn list(
         q: q.q,
     };
     let users = repo::list(&state.db, &reach, &filter, page).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::from_page(users, UserOut::from)))
+    ListResponse::from_page(users, UserOut::from).respond()
 }
 
 /// Get a staff account.

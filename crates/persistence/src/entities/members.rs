@@ -41,3 +41,31 @@ impl Related<super::orgs::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Read by position, in field order (the order `Entity::find()` selects them).
+impl crate::rows::FromColumns for Model {
+    const COLUMNS: usize = 18;
+
+    fn from_columns(c: &mut crate::rows::Columns<'_>) -> Result<Self, crate::StoreError> {
+        Ok(Model {
+            id: c.next()?,
+            org_id: c.next()?,
+            name: c.next()?,
+            gender: c.next()?,
+            birth_date: c.next()?,
+            id_number_enc: c.next()?,
+            id_number_hash: c.next()?,
+            phone_enc: c.next()?,
+            phone_hash: c.next()?,
+            employer: c.next()?,
+            occupation: c.next()?,
+            employment_form: c.next()?,
+            card_no: c.next()?,
+            status: c.next()?,
+            joined_on: c.next()?,
+            version: c.next()?,
+            created_at: c.next()?,
+            updated_at: c.next()?,
+        })
+    }
+}

@@ -22,3 +22,25 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Read by position, in field order (the order `Entity::find()` selects them).
+impl crate::rows::FromColumns for Model {
+    const COLUMNS: usize = 12;
+
+    fn from_columns(c: &mut crate::rows::Columns<'_>) -> Result<Self, crate::StoreError> {
+        Ok(Model {
+            id: c.next()?,
+            name: c.next()?,
+            code: c.next()?,
+            kind: c.next()?,
+            parent_id: c.next()?,
+            path: c.next()?,
+            depth: c.next()?,
+            region_code: c.next()?,
+            time_zone: c.next()?,
+            version: c.next()?,
+            created_at: c.next()?,
+            updated_at: c.next()?,
+        })
+    }
+}
