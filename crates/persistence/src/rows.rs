@@ -25,7 +25,7 @@ pub trait FromColumns: Sized {
     /// How many columns the select returns.
     const COLUMNS: usize;
 
-    /// Reads the columns in order with [`Columns::next`].
+    /// Reads the columns in order with [`Columns::read`].
     fn from_columns(columns: &mut Columns<'_>) -> Result<Self, StoreError>;
 }
 
@@ -42,7 +42,7 @@ enum AnyRow<'r> {
 
 impl Columns<'_> {
     /// Decodes the next column as `T` (an `Option` for a nullable column).
-    pub fn next<T>(&mut self) -> Result<T, StoreError>
+    pub fn read<T>(&mut self) -> Result<T, StoreError>
     where
         T: for<'a> Decode<'a, Postgres> + for<'a> Decode<'a, Sqlite>,
     {

@@ -156,15 +156,15 @@ impl FromColumns for CallerRow {
 
     fn from_columns(c: &mut Columns<'_>) -> Result<Self, StoreError> {
         Ok(CallerRow {
-            user_id: c.next()?,
-            username: c.next()?,
-            display_name: c.next()?,
-            user_org_id: c.next()?,
-            disabled: c.next()?,
-            member_id: c.next()?,
-            role: c.next()?,
-            org_id: c.next()?,
-            path: c.next()?,
+            user_id: c.read()?,
+            username: c.read()?,
+            display_name: c.read()?,
+            user_org_id: c.read()?,
+            disabled: c.read()?,
+            member_id: c.read()?,
+            role: c.read()?,
+            org_id: c.read()?,
+            path: c.read()?,
         })
     }
 }

@@ -29,18 +29,18 @@ impl crate::rows::FromColumns for Model {
 
     fn from_columns(c: &mut crate::rows::Columns<'_>) -> Result<Self, crate::StoreError> {
         Ok(Model {
-            id: c.next()?,
-            name: c.next()?,
-            code: c.next()?,
-            kind: c.next()?,
-            parent_id: c.next()?,
-            path: c.next()?,
-            depth: c.next()?,
-            region_code: c.next()?,
-            time_zone: c.next()?,
-            version: c.next()?,
-            created_at: c.next()?,
-            updated_at: c.next()?,
+            id: c.read()?,
+            name: c.read()?,
+            code: c.read()?,
+            kind: c.read()?,
+            parent_id: c.read()?,
+            path: c.read()?,
+            depth: c.read()?,
+            region_code: c.read()?,
+            time_zone: c.read()?,
+            version: c.read()?,
+            created_at: c.read()?,
+            updated_at: c.read()?,
         })
     }
 }
