@@ -87,6 +87,7 @@ pub fn ok_with_capacity<T: Serialize>(value: &T, capacity: usize) -> ApiResult<H
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use chrono::{NaiveDate, TimeZone};
 
