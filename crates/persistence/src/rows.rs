@@ -64,35 +64,22 @@ pub async fn fetch_all<T: FromColumns>(
     let statement = select.build(db.get_database_backend());
     let values = SqlxValues(statement.values.unwrap_or(sea_orm::Values(Vec::new())));
     let sql = sqlx::AssertSqlSafe(statement.sql);
+    // The same steps on either driver; only the pool and the row type differ.
+    macro_rules! on {
+        ($pool:expr, $row:ident) => {{
+            let mut conn = $pool.acquire().await.map_err(no_connection)?;
+            let rows = sqlx::query_with(sql, values)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(failed)?;
+            rows.iter()
+                .map(|r| read(AnyRow::$row(r), r.len()))
+                .collect()
+        }};
+    }
     match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let mut conn = db
-                .get_postgres_connection_pool()
-                .acquire()
-                .await
-                .map_err(no_connection)?;
-            let rows = sqlx::query_with(sql, values)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(failed)?;
-            rows.iter()
-                .map(|r| read(AnyRow::Postgres(r), r.len()))
-                .collect()
-        }
-        DbBackend::Sqlite => {
-            let mut conn = db
-                .get_sqlite_connection_pool()
-                .acquire()
-                .await
-                .map_err(no_connection)?;
-            let rows = sqlx::query_with(sql, values)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(failed)?;
-            rows.iter()
-                .map(|r| read(AnyRow::Sqlite(r), r.len()))
-                .collect()
-        }
+        DbBackend::Postgres => on!(db.get_postgres_connection_pool(), Postgres),
+        DbBackend::Sqlite => on!(db.get_sqlite_connection_pool(), Sqlite),
         other => Err(StoreError::Db(DbErr::Custom(format!(
             "no row reader for {other:?}"
         )))),
