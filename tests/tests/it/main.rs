@@ -15,5 +15,6 @@ mod orgs_users;
 mod overview;
 mod palaces;
 mod platforms;
+mod rows;
 mod startup;
 mod stations;
