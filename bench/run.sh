@@ -12,35 +12,31 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 DB=unionhall_bench
+NAME=run
 PII_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 BIN=${BIN:-"$CARGO_TARGET_DIR/release/unionhall"}
 TMP=$(mktemp -d -t unionhall-bench.XXXXXX)
 PID=""
+BUILT_PID=""
+CPID=""
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 cleanup() {
-    [[ -n "$PID" ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
+    for p in "$CPID" "$BUILT_PID" "$PID"; do
+        [[ -n "$p" ]] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
+    done
+    psql -q "$PG/postgres" -c "DROP ROLE IF EXISTS unionhall_run_capture" >/dev/null 2>&1 || true
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-command -v pgbench >/dev/null || { echo "pgbench (PostgreSQL client) is required" >&2; exit 1; }
+command -v pgbench >/dev/null || die "pgbench (PostgreSQL client) is required"
 pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
 
 # SKIP_BUILD=1 BIN=<binary> measures a binary built before (e.g. a copy kept aside).
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p unionhall-api
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_ready() {
-    local url=$1 i
-    for i in $(seq 1 2000); do
-        curl -fs -o /dev/null "$url/readyz" && return 0
-        sleep 0.005
-    done
-    echo "server did not become ready" >&2
-    exit 1
-}
-rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
 # --- start-up to ready on SQLite (fresh data directory, migrations included) ------
 PORT=$(free_port)
@@ -54,18 +50,17 @@ kill "$PID"; wait "$PID" || true; PID=""
 
 # --- the service on PostgreSQL ----------------------------------------------------
 psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+SERVER_ENV=(UNIONHALL_JWT_SECRET=bench-secret-bench-secret-bench-secret-0123 UNIONHALL_PII_KEY="$PII_KEY"
+    UNIONHALL_ADMIN_PASSWORD=bench-admin-password)
 PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
-UNIONHALL_BIND=127.0.0.1:$PORT UNIONHALL_DATABASE_URL="$PG/$DB" UNIONHALL_DATA_DIR="$TMP/pg" \
-    UNIONHALL_JWT_SECRET=bench-secret-bench-secret-bench-secret-0123 UNIONHALL_PII_KEY="$PII_KEY" \
-    UNIONHALL_ADMIN_PASSWORD=bench-admin-password \
-    "$BIN" serve >"$TMP/pg.log" 2>&1 &
+env "${SERVER_ENV[@]}" UNIONHALL_BIND=127.0.0.1:$PORT UNIONHALL_DATABASE_URL="$PG/$DB" \
+    UNIONHALL_DATA_DIR="$TMP/pg" "$BIN" serve >"$TMP/pg.log" 2>&1 &
 PID=$!
 wait_ready "$BASE"
 sleep 1
 IDLE_RSS=$(rss_kb "$PID" VmRSS)
-UNIONHALL_DATABASE_URL="$PG/$DB" UNIONHALL_JWT_SECRET=bench-secret-bench-secret-bench-secret-0123 \
-    UNIONHALL_PII_KEY="$PII_KEY" UNIONHALL_LOG=warn "$BIN" demo >/dev/null
+env "${SERVER_ENV[@]}" UNIONHALL_DATABASE_URL="$PG/$DB" UNIONHALL_LOG=warn "$BIN" demo >/dev/null
 TOKEN=$(curl -fsS "$BASE/v1/auth/token" -H 'Content-Type: application/json' \
     -d '{"grant_type":"password","username":"admin","password":"bench-admin-password"}' | jq -r .access_token)
 ROOT=$(curl -fsS "$BASE/v1/me" -H "Authorization: Bearer $TOKEN" | jq -r '.roles[0].org_id')
@@ -74,46 +69,50 @@ for i in $(seq 1 60); do
     curl -fsS -o /dev/null "$BASE/v1/orgs" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
         -d "{\"name\":\"基层工会 $i\",\"code\":\"bench-$i\",\"kind\":\"grassroots_union\",\"parent_id\":\"$ROOT\"}"
 done
-
-ADMIN_ID=$(psql -Atq "$PG/$DB" -c "SELECT id FROM users WHERE username = 'admin'")
-ROOT_PATH=$(psql -Atq "$PG/$DB" -c "SELECT path FROM orgs WHERE parent_id IS NULL")
+ADMIN_ID=$(sql "SELECT id FROM users WHERE username = 'admin'")
+ROOT_PATH=$(sql "SELECT path FROM orgs WHERE parent_id IS NULL")
 ROOT_UPPER="${ROOT_PATH%/}0"
 
-# wrk_run PATH: prints "req/s p50_ms p99_ms"
-wrk_run() {
-    wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" "$BASE$1" >"$TMP/wrk.out"
-    local rps p50 p99
-    rps=$(awk '/Requests\/sec/ { print $2 }' "$TMP/wrk.out")
-    p50=$(awk '$1 == "50%" { print $2 }' "$TMP/wrk.out")
-    p99=$(awk '$1 == "99%" { print $2 }' "$TMP/wrk.out")
-    if grep -q "Non-2xx" "$TMP/wrk.out"; then echo "non-2xx answers on $1" >&2; cat "$TMP/wrk.out" >&2; exit 1; fi
-    echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
-}
-to_ms() { python3 -c 'import sys,re; v=sys.argv[1]; n,u=re.match(r"([\d.]+)(\w+)",v).groups(); print(round(float(n)*{"us":0.001,"ms":1,"s":1000}[u],2))' "$1"; }
-pgbench_run() {
-    pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" \
-        -D admin_id="$ADMIN_ID" -D root_path="$ROOT_PATH" -D root_upper="$ROOT_UPPER" \
-        -f "$1" "$PG/$DB" >"$TMP/pgbench.out" 2>&1 || true
-    local tps
-    tps=$(awk '/^tps/ { print $3 }' "$TMP/pgbench.out")
-    if [[ -z "$tps" ]]; then
-        echo "pgbench failed on $1 (too many connections? other tests running?):" >&2
-        tail -5 "$TMP/pgbench.out" >&2
-        exit 1
-    fi
-    echo "$tps"
-}
+# A second instance on the same database that keeps no organisation pages, so every
+# request builds its page: what the first request after a change to the tree costs.
+BUILT_PORT=$(free_port)
+BUILT_BASE=http://127.0.0.1:$BUILT_PORT
+env "${SERVER_ENV[@]}" UNIONHALL_ORG_PAGE_CACHE_ENTRIES=0 UNIONHALL_BIND=127.0.0.1:$BUILT_PORT \
+    UNIONHALL_DATABASE_URL="$PG/$DB" UNIONHALL_DATA_DIR="$TMP/built" UNIONHALL_LOG=warn \
+    "$BIN" serve >"$TMP/built.log" 2>&1 &
+BUILT_PID=$!
+wait_ready "$BUILT_BASE"
 
-read -r HTTP _ _ < <(wrk_run /healthz)
+# --- the requests' SQL, checked against bench/*.sql -----------------------------------
+# The first /v1/orgs request builds the page (orgs_built.sql); the second, at the same
+# tree version, is served the kept page and runs only the caller lookup (orgs.sql).
+CPORT=$(free_port)
+capture_start unionhall_run_capture "$CPORT" "${SERVER_ENV[@]}"
+CBASE="http://127.0.0.1:$CPORT"
+capture me "$TOKEN" "$CBASE/v1/me"
+capture orgs_built "$TOKEN" "$CBASE/v1/orgs?limit=50"
+capture orgs "$TOKEN" "$CBASE/v1/orgs?limit=50"
+capture_stop
+for name in me orgs_built orgs; do check_sql "$name" "bench/$name.sql" >/dev/null; done
+
+# --- load -----------------------------------------------------------------------------
+# measure LABEL BASE URL SQL [PID]: adds a table row; stops PID (an instance measured
+# for this row only) before pgbench, which needs the connections it held.
 ROWS=()
-for path in me orgs; do
-    url=/v1/me; [[ $path == orgs ]] && url='/v1/orgs?limit=50'
-    read -r SVC P50 P99 < <(wrk_run "$url")
-    DBTPS=$(pgbench_run "bench/$path.sql")
-    CEIL=$(python3 -c "print(round(1/(1/$DBTPS + 1/$HTTP)))")
-    RATIO=$(python3 -c "print(round($SVC/$CEIL, 2))")
-    ROWS+=("| \`GET $url\` | $(printf '%.0f' "$SVC") | $(printf '%.0f' "$DBTPS") | $(printf '%.0f' "$HTTP") | $CEIL | **$RATIO** | $P50 | $P99 |")
-done
+measure() {
+    local out svc p50 p99 db
+    out=$(wrk_run "$TMP/wrk.out" "$TOKEN" "$2$3")
+    read -r svc p50 p99 <<<"$out"
+    if [[ -n "${5:-}" ]]; then kill "$5"; wait "$5" 2>/dev/null || true; fi
+    db=$(pgbench_run "$4" -D admin_id="$ADMIN_ID" -D root_path="$ROOT_PATH" -D root_upper="$ROOT_UPPER")
+    ROWS+=("$(row "$1" "$svc" "$db" "$HTTP" "$p50" "$p99")")
+}
+HTTP_OUT=$(wrk_run "$TMP/wrk.out" "$TOKEN" "$BASE/healthz")
+read -r HTTP _ _ <<<"$HTTP_OUT"
+measure '`GET /v1/me`' "$BASE" /v1/me bench/me.sql
+measure '`GET /v1/orgs?limit=50`' "$BASE" '/v1/orgs?limit=50' bench/orgs.sql
+measure '`GET /v1/orgs?limit=50`, every page built' "$BUILT_BASE" '/v1/orgs?limit=50' bench/orgs_built.sql "$BUILT_PID"
+BUILT_PID=""
 PEAK_RSS=$(rss_kb "$PID" VmHWM)
 
 echo

@@ -12,6 +12,7 @@ mod m20261129_000006_palaces;
 mod m20261129_000007_competitions;
 mod m20261130_000008_mediation;
 mod m20261130_000009_stations;
+mod m20261130_000010_org_tree_version;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_competitions::Migration),
             Box::new(m20261130_000008_mediation::Migration),
             Box::new(m20261130_000009_stations::Migration),
+            Box::new(m20261130_000010_org_tree_version::Migration),
         ]
     }
 }

@@ -35,6 +35,9 @@ pub struct Config {
     /// instance's memory may be (re-read in the background from half that age); 0
     /// reads it on every request.
     pub leaderboard_cache_ms: u64,
+    /// How many organisation pages an instance keeps for reuse while the tree is
+    /// unchanged (see `page_cache`); 0 builds every page anew.
+    pub org_page_cache_entries: usize,
     /// Seconds to wait for a pooled connection before answering 503.
     pub db_acquire_timeout_secs: u64,
     /// HMAC secret for access tokens (≥ 32 bytes). Required with PostgreSQL; generated
@@ -124,6 +127,7 @@ impl Default for Config {
             db_min_connections: 1,
             db_read_connections: 4,
             leaderboard_cache_ms: 1000,
+            org_page_cache_entries: 256,
             db_acquire_timeout_secs: 5,
             jwt_secret: None,
             pii_key: None,

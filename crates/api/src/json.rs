@@ -11,6 +11,7 @@
 use crate::error::{ApiError, ApiResult};
 use actix_web::HttpResponse;
 use actix_web::http::header::ContentType;
+use actix_web::web::Bytes;
 use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use serde::{Serialize, Serializer};
 
@@ -75,14 +76,24 @@ fn rfc3339(at: &DateTime<Utc>, out: &mut [u8; 30]) -> Option<usize> {
 /// A 200 response with `value` as its JSON body, serialised into a buffer of
 /// `capacity` bytes to start with (a guess at the body's size; it grows if short).
 pub fn ok_with_capacity<T: Serialize>(value: &T, capacity: usize) -> ApiResult<HttpResponse> {
+    Ok(ok_body(body_with_capacity(value, capacity)?))
+}
+
+/// `value` as JSON text, written into a buffer of `capacity` bytes to start with.
+pub fn body_with_capacity<T: Serialize>(value: &T, capacity: usize) -> ApiResult<Vec<u8>> {
     let mut body = Vec::with_capacity(capacity);
     serde_json::to_writer(&mut body, value).map_err(|e| {
         tracing::error!(error = %e, "a response body does not serialise");
         ApiError::internal()
     })?;
-    Ok(HttpResponse::Ok()
+    Ok(body)
+}
+
+/// A 200 response with a JSON body already written (by `body_with_capacity`).
+pub fn ok_body(body: impl Into<Bytes>) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header(ContentType::json())
-        .body(body))
+        .body(body.into())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod malloc;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod page_cache;
 pub mod pagination;
 pub mod pii;
 pub mod request_context;

@@ -27,7 +27,12 @@ impl<T: ToSchema + Serialize> ListResponse<T> {
     /// that fits most pages (items are a few hundred bytes of JSON each), so a page of
     /// 50 is written once instead of being copied at every doubling.
     pub fn respond(&self) -> ApiResult<HttpResponse> {
-        json::ok_with_capacity(self, 128 + 512 * self.items.len())
+        Ok(json::ok_body(self.body()?))
+    }
+
+    /// The page's JSON text, as `respond` sends it.
+    pub fn body(&self) -> ApiResult<Vec<u8>> {
+        json::body_with_capacity(self, 128 + 512 * self.items.len())
     }
 }
 

@@ -9,6 +9,7 @@ use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::pii::PiiCipher;
 use crate::routes::competitions::Boards;
+use crate::routes::orgs::OrgPages;
 use crate::routes::stations::PublicLimiter;
 use crate::state::AppState;
 use crate::{bootstrap, middleware, routes};
@@ -56,6 +57,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         boards: Arc::new(Boards::new(std::time::Duration::from_millis(
             config.leaderboard_cache_ms,
         ))),
+        org_pages: Arc::new(OrgPages::new(config.org_page_cache_entries)),
         db,
         config: Arc::new(config),
         keys: Arc::new(keys),

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::pii::PiiCipher;
 use crate::routes::competitions::Boards;
+use crate::routes::orgs::OrgPages;
 use crate::routes::stations::PublicLimiter;
 use std::sync::Arc;
 use unionhall_persistence::Db;
@@ -31,6 +32,9 @@ pub struct AppState {
     /// The tops of quiz leaderboards, kept for `leaderboard_cache_ms`; one for all
     /// workers of this instance.
     pub boards: Arc<Boards>,
+    /// Organisation pages kept while the tree is unchanged; one for all workers of this
+    /// instance.
+    pub org_pages: Arc<OrgPages>,
 }
 
 /// The extractor handlers use.

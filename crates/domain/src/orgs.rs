@@ -215,7 +215,7 @@ pub struct Org {
 
 /// The organisations a caller may act on for some purpose: the subtrees below each
 /// organisation a qualifying role is bound to. Empty means nowhere.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Reach {
     roots: Vec<OrgPath>,
 }

@@ -42,6 +42,10 @@ pub struct Caller {
     pub bindings: Vec<(Role, OrgId, OrgPath)>,
     /// Set on a member account: the membership it may read (it holds no roles).
     pub member_id: Option<MemberId>,
+    /// The organisation tree's version when this caller was read. Every change to any
+    /// organisation raises it, so what was built from the tree at one version (a page
+    /// of organisations) may be served again to a caller read at the same version.
+    pub tree_version: i64,
 }
 
 impl Caller {
@@ -135,6 +139,7 @@ mod tests {
             disabled: false,
             bindings: vec![(Role::UnionAdmin, OrgId::new(), city.clone())],
             member_id: None,
+            tree_version: 1,
         };
         assert!(caller.may_grant(Role::PalaceStaff, &county));
         assert!(caller.may_grant(Role::UnionAdmin, &city));

@@ -147,7 +147,7 @@ pub async fn get_many(
 }
 
 /// List filters.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct OrgFilter {
     pub parent_id: Option<Uuid>,
     pub kind: Option<OrgKind>,

@@ -5,7 +5,7 @@
 use uuid::Uuid;
 
 /// What a caller asked for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     pub limit: u64,
     pub after: Option<Uuid>,

@@ -148,11 +148,12 @@ struct CallerRow {
     role: Option<String>,
     org_id: Option<Uuid>,
     path: Option<String>,
+    tree_version: i64,
 }
 
 /// Read by position, in the order `caller_select` lists the columns.
 impl FromColumns for CallerRow {
-    const COLUMNS: usize = 9;
+    const COLUMNS: usize = 10;
 
     fn from_columns(c: &mut Columns<'_>) -> Result<Self, StoreError> {
         Ok(CallerRow {
@@ -165,6 +166,7 @@ impl FromColumns for CallerRow {
             role: c.read()?,
             org_id: c.read()?,
             path: c.read()?,
+            tree_version: c.read()?,
         })
     }
 }
@@ -182,6 +184,12 @@ fn caller_select(user_ids: &[UserId]) -> Select<users::Entity> {
         .column_as(role_bindings::Column::Role, "role")
         .column_as(role_bindings::Column::OrgId, "org_id")
         .column_as(orgs::Column::Path, "path")
+        // The organisation tree's version as of this read (see the `org_tree` migration):
+        // pages built from the tree stay valid while it is the same.
+        .column_as(
+            Expr::cust(r#"(SELECT "version" FROM "org_tree" WHERE "id" = 1)"#),
+            "tree_version",
+        )
         .join(JoinType::LeftJoin, users::Relation::RoleBindings.def())
         .join(JoinType::LeftJoin, role_bindings::Relation::Org.def())
         .filter(users::Column::Id.is_in(user_ids.iter().map(|u| u.0)))
@@ -208,6 +216,7 @@ fn group_callers(rows: Vec<CallerRow>) -> Result<HashMap<UserId, Caller>, StoreE
             disabled: row.disabled,
             bindings: Vec::new(),
             member_id: row.member_id.map(MemberId),
+            tree_version: row.tree_version,
         });
         if let (Some(role), Some(org_id), Some(path)) = (row.role, row.org_id, row.path) {
             caller.bindings.push((

@@ -3,8 +3,11 @@
 
 use futures_util::future::join_all;
 use reqwest::StatusCode;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use std::collections::HashSet;
+use unionhall_persistence::entities::orgs;
 use unionhall_tests::{Reply, TestApp, USER_PASSWORD, id};
 
 // ---------------------------------------------------------------------------------
@@ -1586,4 +1589,110 @@ async fn listing_orgs_filters_by_parent_id() {
         .get(&format!("/v1/orgs?parent_id={}&q=青原", id(&ja)), &admin)
         .await;
     assert_eq!(item_ids(&reply), vec![id(&qingyuan)]);
+}
+
+// ---------------------------------------------------------------------------------
+// Kept organisation pages (`page_cache`): never older than a committed change, never
+// another reach's
+// ---------------------------------------------------------------------------------
+
+/// The names on the root's page of children, in order.
+async fn city_names(app: &TestApp, token: &str) -> Vec<String> {
+    let reply = app
+        .get(&format!("/v1/orgs?parent_id={}", app.root_org_id), token)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Renames an organisation through `app`, as the federation admin.
+async fn rename(app: &TestApp, token: &str, org_id: &str, name: &str) {
+    let current = app.get(&format!("/v1/orgs/{org_id}"), token).await;
+    let reply = app
+        .patch(
+            &format!("/v1/orgs/{org_id}"),
+            token,
+            current.header("etag"),
+            &json!({ "name": name }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+}
+
+#[tokio::test]
+async fn an_org_page_shows_each_change_at_once_when_asked_again() {
+    let app = TestApp::spawn().await;
+    let t = app.two_cities().await;
+    let before = city_names(&app, &t.admin).await;
+    assert_eq!(before, ["ja 工会", "jj 工会"]);
+    assert_eq!(city_names(&app, &t.admin).await, before, "asked again");
+
+    rename(&app, &t.admin, id(&t.ja), "吉安市总工会").await;
+    assert_eq!(
+        city_names(&app, &t.admin).await,
+        ["吉安市总工会", "jj 工会"]
+    );
+
+    app.create_org(
+        &t.admin,
+        &app.root_org_id,
+        "city_federation",
+        "nc",
+        "360100",
+    )
+    .await;
+    assert_eq!(
+        city_names(&app, &t.admin).await,
+        ["吉安市总工会", "jj 工会", "nc 工会"]
+    );
+}
+
+#[tokio::test]
+async fn an_org_page_shows_changes_made_by_another_instance_or_by_hand() {
+    let app = TestApp::spawn().await;
+    let t = app.two_cities().await;
+    assert_eq!(city_names(&app, &t.admin).await, ["ja 工会", "jj 工会"]);
+
+    // A second instance on the same database: the first hears nothing of its writes.
+    let other = TestApp::spawn_on(app.config.database_url.as_deref().unwrap()).await;
+    rename(&other, &t.admin, id(&t.jj), "九江市总工会").await;
+    assert_eq!(
+        city_names(&app, &t.admin).await,
+        ["ja 工会", "九江市总工会"]
+    );
+
+    // An operator's UPDATE, outside any instance.
+    let db = Database::connect(app.config.database_url.clone().unwrap())
+        .await
+        .unwrap();
+    orgs::Entity::update_many()
+        .col_expr(orgs::Column::Name, Expr::value("吉安市总工会"))
+        .filter(orgs::Column::Id.eq(id(&t.ja).parse::<uuid::Uuid>().unwrap()))
+        .exec(&db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    assert_eq!(
+        city_names(&app, &t.admin).await,
+        ["吉安市总工会", "九江市总工会"]
+    );
+}
+
+#[tokio::test]
+async fn a_page_kept_for_one_reach_is_never_served_to_another() {
+    let app = TestApp::spawn().await;
+    let t = app.two_cities().await;
+    let everything = app.get("/v1/orgs", &t.admin).await;
+    assert!(item_ids(&everything).contains(&id(&t.jj).to_owned()));
+    // The same question, at the same tree version, from a city admin.
+    let reply = app.get("/v1/orgs", &t.ja_token).await;
+    assert_eq!(
+        item_ids(&reply),
+        vec![id(&t.ja).to_owned(), id(&t.ja_county).to_owned()]
+    );
 }

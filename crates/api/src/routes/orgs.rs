@@ -5,14 +5,16 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{IdempotencyKey, IfMatch, ValidQuery, ValidatedJson, with_etag};
 use crate::idempotency::{self, Created};
 use crate::json;
+use crate::page_cache::PageCache;
 use crate::pagination::{ListResponse, page_request};
 use crate::state::State;
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use unionhall_domain::orgs::{self as rules, Org, OrgKind};
-use unionhall_persistence::StoreError;
+use unionhall_domain::orgs::{self as rules, Org, OrgKind, Reach};
 use unionhall_persistence::orgs::{self as repo, NewOrg, OrgChanges, OrgFilter};
+use unionhall_persistence::{PageRequest, StoreError};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
@@ -220,9 +222,22 @@ pub async fn list(
         q: q.q,
         region_code: q.region_code,
     };
-    let orgs = repo::list(&state.db, &principal.read_reach(), &filter, page).await?;
-    ListResponse::from_page(orgs, OrgOut::from).respond()
+    // The same question from the same reach, asked at the same tree version, has the
+    // same answer: serve the page built for it (see `page_cache`).
+    let version = principal.tree_version;
+    let asked = (principal.read_reach(), filter, page);
+    if let Some(body) = state.org_pages.get(version, &asked) {
+        return Ok(json::ok_body(body));
+    }
+    let (reach, filter, page) = &asked;
+    let orgs = repo::list(&state.db, reach, filter, *page).await?;
+    let body = Bytes::from(ListResponse::from_page(orgs, OrgOut::from).body()?);
+    state.org_pages.put(version, asked, body.clone());
+    Ok(json::ok_body(body))
 }
+
+/// Organisation pages by reach, filters and page, kept while the tree is unchanged.
+pub type OrgPages = PageCache<(Reach, OrgFilter, PageRequest)>;
 
 /// Get an organisation.
 #[utoipa::path(get, path = "/v1/orgs/{id}", tag = "orgs",
