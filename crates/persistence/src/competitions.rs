@@ -804,6 +804,22 @@ where
 }
 
 /// An attempt by id.
+/// An attempt with its quiz (and the quiz's organiser), in one statement: what every
+/// save and submission starts from.
+pub async fn get_attempt_with_quiz(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<(Attempt, Competition), StoreError> {
+    let (a, c, org) = quiz_attempts::Entity::find_by_id(id)
+        .find_also_related(competitions::Entity)
+        .find_also(competitions::Entity, orgs::Entity)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let c = c.ok_or_else(|| corrupt("attempt competition", &a.competition_id.to_string()))?;
+    Ok((attempt(a)?, competition(c, org)?))
+}
+
 pub async fn get_attempt(db: &impl ConnectionTrait, id: Uuid) -> Result<Attempt, StoreError> {
     quiz_attempts::Entity::find_by_id(id)
         .one(db)

@@ -8,7 +8,7 @@
 use crate::StoreError;
 use crate::entities::idempotency_keys;
 use chrono::{Duration, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use unionhall_domain::UserId;
 
@@ -34,13 +34,6 @@ pub async fn claim(
     request_hash: &str,
 ) -> Result<Option<StoredResponse>, StoreError> {
     let cutoff = Utc::now() - Duration::hours(RETENTION_HOURS);
-    // Forget this key's expired record, so it can be claimed afresh.
-    idempotency_keys::Entity::delete_many()
-        .filter(idempotency_keys::Column::CallerId.eq(caller.0))
-        .filter(idempotency_keys::Column::Key.eq(key))
-        .filter(idempotency_keys::Column::CreatedAt.lt(cutoff))
-        .exec(db)
-        .await?;
     let row = idempotency_keys::ActiveModel {
         caller_id: Set(caller.0),
         key: Set(key.to_owned()),
@@ -50,15 +43,32 @@ pub async fn claim(
         location: Set(None),
         created_at: Set(Utc::now()),
     };
-    // ON CONFLICT DO NOTHING rather than catching the violation: on PostgreSQL a failed
-    // statement would abort the whole transaction, and the stored response couldn't be read.
+    // One statement: insert the claim, or take over this key's expired record (the
+    // `WHERE` of the update), or touch nothing when a live record holds the key. A
+    // conflict clause rather than catching the violation: on PostgreSQL a failed
+    // statement would abort the whole transaction, and the stored response couldn't be
+    // read. A concurrent claim of the same key waits for the row and then sees a live
+    // record, as it would have after a separate delete and insert.
     let inserted = idempotency_keys::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([
                 idempotency_keys::Column::CallerId,
                 idempotency_keys::Column::Key,
             ])
-            .do_nothing()
+            .update_columns([
+                idempotency_keys::Column::RequestHash,
+                idempotency_keys::Column::StatusCode,
+                idempotency_keys::Column::ResponseBody,
+                idempotency_keys::Column::Location,
+                idempotency_keys::Column::CreatedAt,
+            ])
+            .action_and_where(
+                Expr::col((
+                    idempotency_keys::Entity,
+                    idempotency_keys::Column::CreatedAt,
+                ))
+                .lt(cutoff),
+            )
             .to_owned(),
         )
         .exec_without_returning(db)

@@ -1023,6 +1023,11 @@ async fn quiz_answers_are_never_shown_to_anyone_but_its_admins() {
     assert_eq!(submitted.json["result"]["score"], 20);
     assert_eq!(submitted.json["result"]["max_score"], 20);
     assert_eq!(submitted.json["result"]["right_count"], 3);
+    // The answer shows what was stored: reading the attempt back gives the same.
+    let read_back = w.app.get(&attempt, &alice.token).await;
+    assert_eq!(read_back.status, StatusCode::OK, "{}", read_back.text);
+    assert_eq!(read_back.json, submitted.json);
+    seen.seen(&read_back);
 
     // Bob answers one wrong, submits; the leaderboard stays clean too.
     let bob_started = w.start(&bob, &quiz).await;

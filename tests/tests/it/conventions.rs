@@ -502,6 +502,49 @@ async fn idempotency_keys_are_per_caller() {
 }
 
 #[tokio::test]
+async fn an_expired_idempotency_key_is_claimed_afresh() {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter};
+    use unionhall_persistence::entities::idempotency_keys;
+
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let first = post_keyed(&app, &admin, "daily", &org_body(&app, "monday").to_string()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+
+    // A day and an hour later (records are kept 24 hours).
+    let db = Database::connect(app.config.database_url.clone().unwrap())
+        .await
+        .unwrap();
+    let aged = idempotency_keys::Entity::update_many()
+        .col_expr(
+            idempotency_keys::Column::CreatedAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::hours(25)),
+        )
+        .filter(idempotency_keys::Column::Key.eq("daily"))
+        .exec(&db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    assert_eq!(aged.rows_affected, 1);
+
+    // The same key with another body is new work, not a misuse of a live key...
+    let body = org_body(&app, "tuesday").to_string();
+    let second = post_keyed(&app, &admin, "daily", &body).await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.text);
+    assert_eq!(second.header("idempotent-replayed"), None);
+    assert_eq!(second.json["code"], "tuesday");
+    // ...and the key now holds it.
+    let again = post_keyed(&app, &admin, "daily", &body).await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(id(&again.json), id(&second.json));
+    let misuse = post_keyed(&app, &admin, "daily", &org_body(&app, "monday").to_string()).await;
+    misuse.assert_problem(422, "validation");
+    assert_eq!(misuse.json["errors"][0]["code"], "idempotency_key_reused");
+    assert_eq!(org_count(&app, &admin).await, 3, "root, monday and tuesday");
+}
+
+#[tokio::test]
 async fn idempotency_failed_request_does_not_store_key() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;

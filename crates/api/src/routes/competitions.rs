@@ -32,7 +32,7 @@ use crate::pagination::{ListResponse, PageQuery, page_request};
 use crate::routes::members::org_in_reach;
 use crate::state::State;
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use unionhall_domain::competitions::{
@@ -984,11 +984,10 @@ async fn own_attempt(
     let own = principal
         .member_id
         .ok_or_else(|| ApiError::not_found("attempt"))?;
-    let a = found(repo::get_attempt(db, id).await, "attempt")?;
+    let (a, c) = found(repo::get_attempt_with_quiz(db, id).await, "attempt")?;
     if a.member_id != own {
         return Err(ApiError::not_found("attempt"));
     }
-    let c = repo::get_competition(db, a.competition_id).await?;
     Ok((a, c))
 }
 
@@ -1204,7 +1203,9 @@ pub async fn submit(
     let attempt_id = *id;
     let fingerprint = format!("POST /v1/attempts/{attempt_id}/submission {}", body.digest);
     let given = body.value.answers.unwrap_or_default();
-    let now = Utc::now();
+    // To the microsecond, as both databases keep it: the answer below is built from
+    // what was written, and must equal what a later read of the attempt gives.
+    let now = Utc::now().trunc_subsecs(6);
     idempotency::create(&state, principal.user_id, key, &fingerprint, move |txn| {
         Box::pin(async move {
             let (a, c) = own_attempt(txn, &principal, attempt_id).await?;
@@ -1235,7 +1236,12 @@ pub async fn submit(
             if !repo::submit(txn, a.id, &answers, outcome).await? {
                 return Err(already_submitted(a.id));
             }
-            let done = repo::get_attempt(txn, a.id).await?;
+            // The conditional update wrote exactly these: no need to read them back.
+            let done = Attempt {
+                answers,
+                submitted: Some(outcome),
+                ..a
+            };
             Ok(Created {
                 location: format!("/v1/attempts/{}", a.id),
                 body: attempt_out(done, deadline, &bank),

@@ -20,6 +20,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::competitions::Entity",
+        from = "Column::CompetitionId",
+        to = "super::competitions::Column::Id"
+    )]
+    Competition,
+}
+
+impl Related<super::competitions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Competition.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}
