@@ -616,6 +616,21 @@ pub async fn withdraw(db: &impl ConnectionTrait, reg: &Registration) -> Result<(
     Ok(())
 }
 
+/// A member's name and the path of their union, in one statement: who a member
+/// viewer is, for every competition read they make (a polled leaderboard included).
+pub async fn member_and_union_path(
+    db: &impl ConnectionTrait,
+    id: MemberId,
+) -> Result<(String, OrgPath), StoreError> {
+    let (member, org) = members::Entity::find_by_id(id.0)
+        .find_also_related(orgs::Entity)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let org = org.ok_or_else(|| corrupt("member org", &member.org_id.to_string()))?;
+    Ok((member.name, OrgPath::from_stored(org.path)))
+}
+
 /// The path of an organisation, unscoped: for placing a member's union or a
 /// registration's union in the tree.
 pub async fn org_path(db: &impl ConnectionTrait, id: OrgId) -> Result<OrgPath, StoreError> {

@@ -1061,6 +1061,8 @@ async fn quiz_answers_are_never_shown_to_anyone_but_its_admins() {
         .await;
     seen.seen(&board);
     assert_eq!(board.json["own"]["rank"], 2, "{}", board.text);
+    // Bob's own entry is the same as his row on the board, name included.
+    assert_eq!(board.json["own"], board.json["items"][1], "{}", board.text);
     seen.assert_clean();
 }
 

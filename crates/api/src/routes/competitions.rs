@@ -296,8 +296,8 @@ impl From<Registration> for RegistrationOut {
 enum Viewer {
     /// Staff: `read` with any role, `admin` where they administer.
     Staff { read: Reach, admin: Reach },
-    /// A member account: its membership and its union's path.
-    Member(MemberId, OrgPath),
+    /// A member account: its membership, its union's path and the member's name.
+    Member(MemberId, OrgPath, String),
 }
 
 impl Viewer {
@@ -311,9 +311,8 @@ impl Viewer {
         }
         match principal.member_id {
             Some(own) => {
-                let member = unionhall_persistence::members::get_own(db, own).await?;
-                let path = repo::org_path(db, member.org_id).await?;
-                Ok(Viewer::Member(own, path))
+                let (name, path) = repo::member_and_union_path(db, own).await?;
+                Ok(Viewer::Member(own, path, name))
             }
             None => Err(ApiError::forbidden(
                 "competitions need a staff or member account",
@@ -324,7 +323,7 @@ impl Viewer {
     fn scope(&self) -> CompetitionScope<'_> {
         match self {
             Viewer::Staff { read, admin } => CompetitionScope::Staff { read, admin },
-            Viewer::Member(_, path) => CompetitionScope::Member(path),
+            Viewer::Member(_, path, _) => CompetitionScope::Member(path),
         }
     }
 
@@ -729,7 +728,7 @@ pub async fn list_registrations(
                 "registrations are for administrators and the members registered",
             ));
         }
-        Viewer::Member(own, _) => RegistrationScope::Member(*own),
+        Viewer::Member(own, _, _) => RegistrationScope::Member(*own),
     };
     let page = repo::list_registrations(&state.db, c.id, scope, page).await?;
     ListResponse::from_page(page, RegistrationOut::from).respond()
@@ -760,7 +759,7 @@ pub async fn withdraw(
         Viewer::Staff { admin, .. } => {
             admin.covers(&repo::org_path(&txn, reg.member_org_id).await?)
         }
-        Viewer::Member(own, _) => *own == reg.member_id,
+        Viewer::Member(own, _, _) => *own == reg.member_id,
     };
     if !allowed {
         return Err(ApiError::not_found("registration"));
@@ -1348,8 +1347,8 @@ pub async fn leaderboard(
             items.push(entry(row, rank));
         }
     }
-    let own = match (&viewer, principal.member_id) {
-        (_, Some(member)) => match repo::find_attempt(db, c.id, member).await? {
+    let own = match &viewer {
+        Viewer::Member(member, _, name) => match repo::find_attempt(db, c.id, *member).await? {
             Some(a) => match a.submitted {
                 Some(s) => {
                     let key = LeaderboardKey {
@@ -1358,14 +1357,11 @@ pub async fn leaderboard(
                         attempt_id: a.id,
                     };
                     let (better, better_results, _) = repo::count_ahead(db, c.id, &key).await?;
-                    let name = unionhall_persistence::members::get_own(db, member)
-                        .await?
-                        .name;
                     Some(entry(
                         LeaderboardRow {
                             key,
-                            member_id: member,
-                            member_name: name,
+                            member_id: *member,
+                            member_name: name.clone(),
                             max_score: i64::from(s.score.max_score),
                             submitted_at: Some(s.at),
                         },
