@@ -3,7 +3,8 @@
 # figure that, unlike req/s on a shared machine, is the same from run to run, for
 # comparing two builds. Not a ceiling ratio (bench/run.sh is that); a microscope.
 #
-#   bash bench/instructions.sh            # GET /v1/me and GET /v1/orgs?limit=50, N=200 each
+#   bash bench/instructions.sh            # GET /v1/me and GET /v1/orgs?limit=50 (page kept,
+#                                         # and every page built), N=200 each
 #
 # Same data as bench/run.sh (the demo plus 60 organisations, so a page of 50 is full), on
 # PostgreSQL at 127.0.0.1:5432, one worker. For each path it runs the service under
@@ -50,18 +51,13 @@ psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE 
 PID=$!
 wait_ready "$BASE"
 "$BIN" demo >/dev/null
-TOKEN=$(curl -fsS "$BASE/v1/auth/token" -H 'Content-Type: application/json' \
-    -d '{"grant_type":"password","username":"admin","password":"bench-admin-password"}' | jq -r .access_token)
-ROOT=$(curl -fsS "$BASE/v1/me" -H "Authorization: Bearer $TOKEN" | jq -r '.roles[0].org_id')
-for i in $(seq 1 60); do
-    curl -fsS -o /dev/null "$BASE/v1/orgs" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-        -d "{\"name\":\"基层工会 $i\",\"code\":\"bench-$i\",\"kind\":\"grassroots_union\",\"parent_id\":\"$ROOT\"}"
-done
+add_unions "$BASE" "$(admin_token "$BASE")" 60
 kill "$PID"; wait "$PID" || true; PID=""
 
-# total_instructions PATH COUNT: the whole run's instructions, COUNT requests after 20 warm-up ones.
+# total_instructions PATH COUNT [ENV...]: the whole run's instructions, COUNT requests
+# after 20 warm-up ones, the service started with ENV (NAME=value ...) added.
 total_instructions() {
-    valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out" "$BIN" serve >"$TMP/cg.log" 2>&1 &
+    env "${@:3}" valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out" "$BIN" serve >"$TMP/cg.log" 2>&1 &
     PID=$!
     wait_slow
     python3 - "$BASE" "$1" "$2" <<'PY'
@@ -86,9 +82,15 @@ echo "Date: $(date -u +%Y-%m-%d) · commit $(git rev-parse --short HEAD) · call
 echo
 echo "| Path | instructions per request |"
 echo "|---|---|"
-for path in /v1/me '/v1/orgs?limit=50'; do
-    base=$(total_instructions "$path" 0)
-    more=$(total_instructions "$path" "$N")
-    echo "| \`GET $path\` | $(( (more - base) / N )) |"
-done
+# count_row LABEL PATH [ENV...]: a table row of instructions per request.
+count_row() {
+    local base more
+    base=$(total_instructions "$2" 0 "${@:3}")
+    more=$(total_instructions "$2" "$N" "${@:3}")
+    echo "| $1 | $(( (more - base) / N )) |"
+}
+count_row '`GET /v1/me`' /v1/me
+# The warm-up builds the page; the counted requests are served the kept one.
+count_row '`GET /v1/orgs?limit=50`, page kept' '/v1/orgs?limit=50'
+count_row '`GET /v1/orgs?limit=50`, every page built' '/v1/orgs?limit=50' UNIONHALL_ORG_PAGE_CACHE_ENTRIES=0
 psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"

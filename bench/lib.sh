@@ -26,6 +26,24 @@ wait_ready() {
 # rss_kb PID KEY: VmRSS or VmHWM of a process, in kB.
 rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
+# admin_token BASE: an access token of the first admin (the scripts start the service
+# with UNIONHALL_ADMIN_PASSWORD=bench-admin-password).
+admin_token() {
+    curl -fsS "$1/v1/auth/token" -H 'Content-Type: application/json' \
+        -d '{"grant_type":"password","username":"admin","password":"bench-admin-password"}' | jq -r .access_token
+}
+
+# add_unions BASE TOKEN N: N grassroots unions under the caller's organisation (after the
+# demo, enough that a page of 50 organisations is full).
+add_unions() {
+    local root i
+    root=$(curl -fsS "$1/v1/me" -H "Authorization: Bearer $2" | jq -r '.roles[0].org_id')
+    for i in $(seq 1 "$3"); do
+        curl -fsS -o /dev/null "$1/v1/orgs" -H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
+            -d "{\"name\":\"基层工会 $i\",\"code\":\"bench-$i\",\"kind\":\"grassroots_union\",\"parent_id\":\"$root\"}"
+    done
+}
+
 # sql STATEMENT: one value per line from the bench database.
 sql() { psql -Atq -v ON_ERROR_STOP=1 "$PG/$DB" -c "$1"; }
 

@@ -66,8 +66,7 @@ T0=$(date +%s)
 psql -q -v ON_ERROR_STOP=1 -v members="$MEMBERS" -f bench/members_load.sql "$PG/$DB" >/dev/null
 LOAD_S=$(( $(date +%s) - T0 ))
 psql -q "$PG/$DB" -c "VACUUM ANALYZE"
-TOKEN=$(curl -fsS "$BASE/v1/auth/token" -H 'Content-Type: application/json' \
-    -d '{"grant_type":"password","username":"admin","password":"bench-admin-password"}' | jq -r .access_token)
+TOKEN=$(admin_token "$BASE")
 ADMIN_ID=$(sql "SELECT id FROM users WHERE username = 'admin'")
 read -r ROOT_PATH ROOT_ID < <(sql "SELECT path, id FROM orgs WHERE parent_id IS NULL" | tr '|' ' ')
 read -r CITY_PATH CITY_ID < <(sql "SELECT path, id FROM orgs WHERE code = 'ja'" | tr '|' ' ')

@@ -61,14 +61,8 @@ wait_ready "$BASE"
 sleep 1
 IDLE_RSS=$(rss_kb "$PID" VmRSS)
 env "${SERVER_ENV[@]}" UNIONHALL_DATABASE_URL="$PG/$DB" UNIONHALL_LOG=warn "$BIN" demo >/dev/null
-TOKEN=$(curl -fsS "$BASE/v1/auth/token" -H 'Content-Type: application/json' \
-    -d '{"grant_type":"password","username":"admin","password":"bench-admin-password"}' | jq -r .access_token)
-ROOT=$(curl -fsS "$BASE/v1/me" -H "Authorization: Bearer $TOKEN" | jq -r '.roles[0].org_id')
-# Enough organisations that a page of 50 is full.
-for i in $(seq 1 60); do
-    curl -fsS -o /dev/null "$BASE/v1/orgs" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-        -d "{\"name\":\"基层工会 $i\",\"code\":\"bench-$i\",\"kind\":\"grassroots_union\",\"parent_id\":\"$ROOT\"}"
-done
+TOKEN=$(admin_token "$BASE")
+add_unions "$BASE" "$TOKEN" 60
 ADMIN_ID=$(sql "SELECT id FROM users WHERE username = 'admin'")
 ROOT_PATH=$(sql "SELECT path FROM orgs WHERE parent_id IS NULL")
 ROOT_UPPER="${ROOT_PATH%/}0"

@@ -73,13 +73,8 @@ fn rfc3339(at: &DateTime<Utc>, out: &mut [u8; 30]) -> Option<usize> {
     Some(len)
 }
 
-/// A 200 response with `value` as its JSON body, serialised into a buffer of
-/// `capacity` bytes to start with (a guess at the body's size; it grows if short).
-pub fn ok_with_capacity<T: Serialize>(value: &T, capacity: usize) -> ApiResult<HttpResponse> {
-    Ok(ok_body(body_with_capacity(value, capacity)?))
-}
-
-/// `value` as JSON text, written into a buffer of `capacity` bytes to start with.
+/// `value` as JSON text, written into a buffer of `capacity` bytes to start with (a
+/// guess at the body's size; it grows if short).
 pub fn body_with_capacity<T: Serialize>(value: &T, capacity: usize) -> ApiResult<Vec<u8>> {
     let mut body = Vec::with_capacity(capacity);
     serde_json::to_writer(&mut body, value).map_err(|e| {

@@ -835,15 +835,6 @@ pub async fn get_attempt_with_quiz(
     Ok((attempt(a)?, competition(c, org)?))
 }
 
-pub async fn get_attempt(db: &impl ConnectionTrait, id: Uuid) -> Result<Attempt, StoreError> {
-    quiz_attempts::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .map(attempt)
-        .transpose()?
-        .ok_or(StoreError::NotFound)
-}
-
 /// The member's attempt at a quiz, if any.
 pub async fn find_attempt(
     db: &impl ConnectionTrait,

@@ -998,6 +998,11 @@ async fn quiz_answers_are_never_shown_to_anyone_but_its_admins() {
     .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
     seen.seen(&saved);
+    let read_back = w.app.get(&attempt, &alice.token).await;
+    assert_eq!(
+        read_back.json, saved.json,
+        "the saved answers are what is stored"
+    );
     let bad = w
         .app
         .post(

@@ -1180,7 +1180,8 @@ pub async fn save_answers(
     if !repo::save_answers(&state.db, a.id, &answers).await? {
         return Err(already_submitted(a.id));
     }
-    let saved = repo::get_attempt(&state.db, a.id).await?;
+    // The conditional update wrote exactly these: no need to read them back.
+    let saved = Attempt { answers, ..a };
     Ok(HttpResponse::Ok().json(attempt_out(saved, deadline, &bank)))
 }
 
