@@ -208,6 +208,44 @@ async fn unknown_route_is_404_problem() {
         .assert_problem(404, "not-found");
 }
 
+/// Routes are grouped by area under one prefix each: a path inside an area that none of
+/// its routes takes is the same 404, a wrong method on one of them the same 405, and an
+/// area's prefix takes no path that merely starts with it (`/v1/me` vs `/v1/members`).
+#[tokio::test]
+async fn routes_inside_an_area_answer_like_any_other() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let id = uuid::Uuid::now_v7();
+    for path in [
+        format!("/v1/competitions/{id}/nothing"),
+        format!("/v1/attempts/{id}/submission/more"),
+        "/v1/me/nothing".to_owned(),
+        "/v1/orgs/".to_owned(),
+        "/v1/meetings".to_owned(),
+    ] {
+        app.get(&path, &admin)
+            .await
+            .assert_problem(404, "not-found");
+    }
+    let reply = Reply::from(
+        app.request(
+            Method::DELETE,
+            &format!("/v1/attempts/{id}/submission"),
+            Some(&admin),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    reply.assert_problem(405, "method-not-allowed");
+    assert_eq!(reply.header("allow"), Some("POST"));
+    for path in ["/v1/members?limit=1", "/v1/me"] {
+        let ok = app.get(path, &admin).await;
+        assert_eq!(ok.status, StatusCode::OK, "{path}: {}", ok.text);
+    }
+}
+
 #[tokio::test]
 async fn unsupported_method_is_405_with_allow() {
     let app = TestApp::spawn().await;

@@ -46,11 +46,12 @@ impl FromRequest for Principal {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let pattern = req.match_pattern();
         let claims = state
             .as_ref()
             .ok_or_else(ApiError::internal)
             .and_then(|s| bearer(req).and_then(|t| s.keys.verify(t)));
+        // Only a platform's request needs its route (a walk of the resource map).
+        let req = req.clone();
         Box::pin(async move {
             let (state, claims) = (state.ok_or_else(ApiError::internal)?, claims?);
             let caller = state
@@ -63,9 +64,9 @@ impl FromRequest for Principal {
             }
             let principal = Principal(caller);
             if principal.is_platform()
-                && !pattern
-                    .as_deref()
-                    .is_some_and(|p| PLATFORM_ROUTES.contains(&p))
+                && !req
+                    .match_pattern()
+                    .is_some_and(|p| PLATFORM_ROUTES.contains(&p.as_str()))
             {
                 return Err(ApiError::forbidden(
                     "a platform token may only sync its own roster",
