@@ -437,6 +437,28 @@ impl Config {
             acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs),
         }
     }
+
+    /// One HTTP worker's share of the two pools, when each worker has its own (on
+    /// PostgreSQL, see `server::serve`): every size divided between `workers`, rounded
+    /// up, so the instance holds at most a connection more per pool and worker than
+    /// configured.
+    pub fn worker_pools(
+        &self,
+        workers: usize,
+    ) -> (
+        unionhall_persistence::db::PoolSettings,
+        unionhall_persistence::db::PoolSettings,
+    ) {
+        let workers = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
+        let share = |settings: unionhall_persistence::db::PoolSettings| {
+            unionhall_persistence::db::PoolSettings {
+                max_connections: settings.max_connections.div_ceil(workers),
+                min_connections: settings.min_connections.div_ceil(workers),
+                ..settings
+            }
+        };
+        (share(self.pool()), share(self.read_pool()))
+    }
 }
 
 fn split_list(s: &str) -> Vec<String> {
@@ -455,6 +477,23 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         Config::default().check().unwrap();
+    }
+
+    #[test]
+    fn worker_pools_share_the_sizes_out_rounding_up() {
+        let config = Config {
+            db_max_connections: 9,
+            db_min_connections: 1,
+            db_read_connections: 4,
+            ..Config::default()
+        };
+        let (pool, reads) = config.worker_pools(2);
+        assert_eq!((pool.max_connections, pool.min_connections), (5, 1));
+        assert_eq!((reads.max_connections, reads.min_connections), (2, 1));
+        let (pool, reads) = config.worker_pools(16);
+        assert_eq!((pool.max_connections, reads.max_connections), (1, 1));
+        let (pool, _) = config.worker_pools(0);
+        assert_eq!(pool.max_connections, 9);
     }
 
     #[test]

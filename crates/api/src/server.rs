@@ -19,7 +19,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use std::net::TcpListener;
 use std::sync::{Arc, OnceLock};
-use unionhall_persistence::{Db, StoreError, connect, migrate};
+use unionhall_persistence::{Db, StoreError, connect, connect_lazy, migrate};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
@@ -104,6 +104,27 @@ pub async fn housekeeping(state: AppState) {
     }
 }
 
+/// The pools an HTTP worker queries through, called on the worker's own thread. On
+/// PostgreSQL: pools of its own, opening their connections on this worker's runtime
+/// (`connect_lazy` says why), the configured sizes shared out between the workers. On
+/// SQLite: the instance's pools (its driver runs each connection on a thread of its
+/// own, so there is no reactor to share), as when a worker's pool can't be made.
+fn worker_pools(state: &AppState, workers: usize) -> (Db, Db) {
+    let shared = (state.db.clone(), state.reads.clone());
+    if state.config.backend() != crate::config::Backend::Postgres {
+        return shared;
+    }
+    let url = state.config.database_url();
+    let (pool, read_pool) = state.config.worker_pools(workers);
+    match (connect_lazy(&url, &pool), connect_lazy(&url, &read_pool)) {
+        (Ok(db), Ok(reads)) => (db, reads),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(error = %e, "a worker's own pools could not be made; it shares the instance's");
+            shared
+        }
+    }
+}
+
 /// The served spec, compact (the committed file is the pretty-printed one); `None` if
 /// it could not be serialised, which the route answers with a 500.
 fn spec_bytes() -> Option<web::Bytes> {
@@ -132,9 +153,14 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
     let spec: Arc<OnceLock<Option<web::Bytes>>> = Arc::new(OnceLock::new());
     let server = HttpServer::new(move || {
         let spec = spec.clone();
-        // Each worker batches its own requests' caller lookups (see `auth::callers`).
+        // Each worker queries through pools of its own (on PostgreSQL; see
+        // `worker_pools`) and batches its own requests' caller lookups (see
+        // `auth::callers`).
+        let (db, reads) = worker_pools(&data, workers);
         let data = web::Data::new(AppState {
-            callers: Arc::new(CallerLoader::new(data.reads.clone())),
+            callers: Arc::new(CallerLoader::new(reads.clone())),
+            db,
+            reads,
             ..AppState::clone(&data)
         });
         let cors = data

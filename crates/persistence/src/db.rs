@@ -2,6 +2,7 @@
 //! PostgreSQL.
 
 use crate::StoreError;
+use futures_util::FutureExt;
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ConnectOptions, Database, DatabaseConnection,
     DatabaseTransaction, DbBackend, EntityTrait, IntoActiveModel, SqliteTransactionMode,
@@ -24,6 +25,29 @@ pub struct PoolSettings {
 /// Opens a pool. SQLite gets WAL (readers don't block the writer), a busy timeout (a
 /// writer waits for the lock instead of failing), and foreign keys on.
 pub async fn connect(url: &str, pool: &PoolSettings) -> Result<Db, StoreError> {
+    Ok(Database::connect(options(url, pool)).await?)
+}
+
+/// A pool that opens no connection now: each is opened when a task first needs it, on
+/// that task's runtime, and its socket stays registered with that runtime's reactor.
+/// A pool made this way on an HTTP worker's own (single-threaded) runtime has every
+/// query's I/O woken on that same thread; a pool shared by all workers has half the
+/// queries of each worker wake through another worker's reactor, a cross-thread wake-up
+/// per round trip, and late when that worker is busy. Must be called inside the runtime
+/// that will use the pool (sqlx spawns the pool's upkeep task there).
+pub fn connect_lazy(url: &str, pool: &PoolSettings) -> Result<Db, StoreError> {
+    let mut opts = options(url, pool);
+    opts.connect_lazy(true);
+    // A lazy connect does no I/O: its future is ready on the first poll.
+    match Database::connect(opts).now_or_never() {
+        Some(db) => Ok(db?),
+        None => Err(StoreError::Db(sea_orm::DbErr::Custom(
+            "a lazily connected pool was not ready at once".into(),
+        ))),
+    }
+}
+
+fn options(url: &str, pool: &PoolSettings) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(pool.max_connections)
         .min_connections(pool.min_connections)
@@ -39,7 +63,7 @@ pub async fn connect(url: &str, pool: &PoolSettings) -> Result<Db, StoreError> {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
-    Ok(Database::connect(opts).await?)
+    opts
 }
 
 /// How many rows a multi-row `INSERT` carries, given roughly how many bytes one row

@@ -26,7 +26,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 
-pub use db::{Db, connect, migrate};
+pub use db::{Db, connect, connect_lazy, migrate};
 pub use error::StoreError;
 pub use page::{Page, PageRequest};
 pub use sea_orm::{
