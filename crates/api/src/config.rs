@@ -23,7 +23,9 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Apply pending migrations when `serve` starts.
     pub migrate_on_start: bool,
-    /// Maximum pooled database connections.
+    /// Maximum pooled database connections. 8 by default: on two cores shared with
+    /// PostgreSQL, 16 write transactions at once did no more submissions a second than
+    /// 8 and doubled a leaderboard poll's p99 beside them (`BENCHMARKS.md`).
     pub db_max_connections: u32,
     /// Connections kept open when idle.
     pub db_min_connections: u32,
@@ -123,7 +125,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             migrate_on_start: true,
-            db_max_connections: 16,
+            db_max_connections: 8,
             db_min_connections: 1,
             db_read_connections: 4,
             leaderboard_cache_ms: 1000,
