@@ -32,7 +32,9 @@
 #    unsubmitted attempt; then the rows pgbench (and the capture) submitted are put
 #    back as started, their idempotency records deleted, and the table packed again,
 #    so that the service submits every attempt itself. http = GET /healthz under the
-#    same wrk settings; ceiling = 1/(1/db + 1/http).
+#    same wrk settings; ceiling = 1/(1/db + 1/http). While pgbench, and later the
+#    service, write the idempotency records, that table is analyzed every 5 s, as
+#    autovacuum would (it is off on this server; see analyze_meanwhile).
 # 5. Submissions: wrk -t2 -cCONNECTIONS with bench/quiz_members.lua (QUIZ_PHASE=submit),
 #    every attempt once, by its owner, with an Idempotency-Key, answering "A" to all 20
 #    questions (valid on every paper; the shuffle makes the scores differ). Meanwhile a
