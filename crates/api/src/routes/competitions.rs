@@ -296,8 +296,13 @@ impl From<Registration> for RegistrationOut {
 enum Viewer {
     /// Staff: `read` with any role, `admin` where they administer.
     Staff { read: Reach, admin: Reach },
-    /// A member account: its membership, its union's path and the member's name.
-    Member(MemberId, OrgPath, String),
+    /// A member account: its membership, its union's path, and the member's name (for
+    /// their own place on a leaderboard).
+    Member {
+        id: MemberId,
+        union: OrgPath,
+        name: String,
+    },
 }
 
 impl Viewer {
@@ -312,7 +317,11 @@ impl Viewer {
         match principal.member_id {
             Some(own) => {
                 let (name, path) = repo::member_and_union_path(db, own).await?;
-                Ok(Viewer::Member(own, path, name))
+                Ok(Viewer::Member {
+                    id: own,
+                    union: path,
+                    name,
+                })
             }
             None => Err(ApiError::forbidden(
                 "competitions need a staff or member account",
@@ -323,7 +332,7 @@ impl Viewer {
     fn scope(&self) -> CompetitionScope<'_> {
         match self {
             Viewer::Staff { read, admin } => CompetitionScope::Staff { read, admin },
-            Viewer::Member(_, path, _) => CompetitionScope::Member(path),
+            Viewer::Member { union, .. } => CompetitionScope::Member(union),
         }
     }
 
@@ -728,7 +737,7 @@ pub async fn list_registrations(
                 "registrations are for administrators and the members registered",
             ));
         }
-        Viewer::Member(own, _, _) => RegistrationScope::Member(*own),
+        Viewer::Member { id, .. } => RegistrationScope::Member(*id),
     };
     let page = repo::list_registrations(&state.db, c.id, scope, page).await?;
     ListResponse::from_page(page, RegistrationOut::from).respond()
@@ -759,7 +768,7 @@ pub async fn withdraw(
         Viewer::Staff { admin, .. } => {
             admin.covers(&repo::org_path(&txn, reg.member_org_id).await?)
         }
-        Viewer::Member(own, _, _) => *own == reg.member_id,
+        Viewer::Member { id, .. } => *id == reg.member_id,
     };
     if !allowed {
         return Err(ApiError::not_found("registration"));
@@ -1349,7 +1358,9 @@ pub async fn leaderboard(
         }
     }
     let own = match &viewer {
-        Viewer::Member(member, _, name) => match repo::find_attempt(db, c.id, *member).await? {
+        Viewer::Member {
+            id: member, name, ..
+        } => match repo::find_attempt(db, c.id, *member).await? {
             Some(a) => match a.submitted {
                 Some(s) => {
                     let key = LeaderboardKey {
